@@ -1,0 +1,61 @@
+// Package duck opens cairn's DuckDB database (cairn.duckdb), which holds event history and the
+// Lake's event data stores. It fixes the settings every user of the file relies on: UTC, no
+// extension downloads (this machine may be offline), bounded memory and threads.
+package duck
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+// Options bound DuckDB's resources. Zero values keep DuckDB's defaults.
+type Options struct {
+	MemoryLimit string // e.g. "1GB"
+	Threads     int
+}
+
+// DB is an open DuckDB database.
+type DB struct {
+	*sql.DB
+	connector *duckdb.Connector
+}
+
+// Open opens (or creates) the database at path; "" opens an in-memory database.
+func Open(path string, opts Options) (*DB, error) {
+	init := func(execer driver.ExecerContext) error {
+		stmts := []string{
+			"SET TimeZone = 'UTC'",
+			"SET autoinstall_known_extensions = false",
+		}
+		if opts.MemoryLimit != "" {
+			stmts = append(stmts, fmt.Sprintf("SET memory_limit = '%s'", opts.MemoryLimit))
+		}
+		if opts.Threads > 0 {
+			stmts = append(stmts, fmt.Sprintf("SET threads = %d", opts.Threads))
+		}
+		for _, s := range stmts {
+			if _, err := execer.ExecContext(context.Background(), s, nil); err != nil {
+				return fmt.Errorf("%s: %w", s, err)
+			}
+		}
+		return nil
+	}
+	c, err := duckdb.NewConnector(path, init)
+	if err != nil {
+		return nil, fmt.Errorf("open duckdb %s: %w", path, err)
+	}
+	return &DB{DB: sql.OpenDB(c), connector: c}, nil
+}
+
+// Close closes the pool and the database file.
+func (db *DB) Close() error {
+	err := db.DB.Close()
+	if cerr := db.connector.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
