@@ -69,70 +69,70 @@ type Record struct {
 
 // UserIdentity is who made the request (reference §1.4).
 type UserIdentity struct {
-	Type             string          `json:"type"`
-	PrincipalID      string          `json:"principalId"`
-	ARN              string          `json:"arn"`
-	AccountID        string          `json:"accountId"`
-	AccessKeyID      string          `json:"accessKeyId"`
-	UserName         string          `json:"userName"`
-	InvokedBy        string          `json:"invokedBy"`
-	IdentityProvider string          `json:"identityProvider"`
-	SessionContext   *SessionContext `json:"sessionContext"`
-	CredentialID     string          `json:"credentialId"`
-	OnBehalfOf       json.RawMessage `json:"onBehalfOf"`
-	InScopeOf        json.RawMessage `json:"inScopeOf"`
+	Type             string          `json:"type,omitempty"`
+	PrincipalID      string          `json:"principalId,omitempty"`
+	ARN              string          `json:"arn,omitempty"`
+	AccountID        string          `json:"accountId,omitempty"`
+	AccessKeyID      string          `json:"accessKeyId,omitempty"`
+	UserName         string          `json:"userName,omitempty"`
+	InvokedBy        string          `json:"invokedBy,omitempty"`
+	IdentityProvider string          `json:"identityProvider,omitempty"`
+	SessionContext   *SessionContext `json:"sessionContext,omitempty"`
+	CredentialID     string          `json:"credentialId,omitempty"`
+	OnBehalfOf       json.RawMessage `json:"onBehalfOf,omitempty"`
+	InScopeOf        json.RawMessage `json:"inScopeOf,omitempty"`
 }
 
 // SessionContext describes temporary credentials. mfaAuthenticated is a string in CloudTrail.
 type SessionContext struct {
-	Attributes          *SessionAttributes   `json:"attributes"`
-	SessionIssuer       *SessionIssuer       `json:"sessionIssuer"`
-	WebIDFederationData *WebIDFederationData `json:"webIdFederationData"`
-	SourceIdentity      string               `json:"sourceIdentity"`
-	EC2RoleDelivery     string               `json:"ec2RoleDelivery"`
-	EC2IssuedInVPC      string               `json:"ec2IssuedInVPC"`
+	Attributes          *SessionAttributes   `json:"attributes,omitempty"`
+	SessionIssuer       *SessionIssuer       `json:"sessionIssuer,omitempty"`
+	WebIDFederationData *WebIDFederationData `json:"webIdFederationData,omitempty"`
+	SourceIdentity      string               `json:"sourceIdentity,omitempty"`
+	EC2RoleDelivery     string               `json:"ec2RoleDelivery,omitempty"`
+	EC2IssuedInVPC      string               `json:"ec2IssuedInVPC,omitempty"`
 }
 
 type SessionAttributes struct {
-	CreationDate     string `json:"creationDate"`
-	MFAAuthenticated string `json:"mfaAuthenticated"`
+	CreationDate     string `json:"creationDate,omitempty"`
+	MFAAuthenticated string `json:"mfaAuthenticated,omitempty"`
 }
 
 type SessionIssuer struct {
-	Type        string `json:"type"`
-	PrincipalID string `json:"principalId"`
-	ARN         string `json:"arn"`
-	AccountID   string `json:"accountId"`
-	UserName    string `json:"userName"`
+	Type        string `json:"type,omitempty"`
+	PrincipalID string `json:"principalId,omitempty"`
+	ARN         string `json:"arn,omitempty"`
+	AccountID   string `json:"accountId,omitempty"`
+	UserName    string `json:"userName,omitempty"`
 }
 
 type WebIDFederationData struct {
-	FederatedProvider string          `json:"federatedProvider"`
-	Attributes        json.RawMessage `json:"attributes"`
+	FederatedProvider string          `json:"federatedProvider,omitempty"`
+	Attributes        json.RawMessage `json:"attributes,omitempty"`
 }
 
 // Resource is one entry of resources[]; CloudTrail spells the ARN key in upper case.
 type Resource struct {
-	AccountID string `json:"accountId"`
-	Type      string `json:"type"`
-	ARN       string `json:"ARN"`
-	ARNPrefix string `json:"ARNPrefix"`
+	AccountID string `json:"accountId,omitempty"`
+	Type      string `json:"type,omitempty"`
+	ARN       string `json:"ARN,omitempty"`
+	ARNPrefix string `json:"ARNPrefix,omitempty"`
 }
 
 type TLSDetails struct {
-	TLSVersion               string `json:"tlsVersion"`
-	CipherSuite              string `json:"cipherSuite"`
-	ClientProvidedHostHeader string `json:"clientProvidedHostHeader"`
+	TLSVersion               string `json:"tlsVersion,omitempty"`
+	CipherSuite              string `json:"cipherSuite,omitempty"`
+	ClientProvidedHostHeader string `json:"clientProvidedHostHeader,omitempty"`
 }
 
 // InsightDetails holds what an Insights record says about the API it watched.
 type InsightDetails struct {
-	State          string          `json:"state"`
-	EventSource    string          `json:"eventSource"`
-	EventName      string          `json:"eventName"`
-	InsightType    string          `json:"insightType"`
-	ErrorCode      string          `json:"errorCode"`
-	InsightContext json.RawMessage `json:"insightContext"`
+	State          string          `json:"state,omitempty"`
+	EventSource    string          `json:"eventSource,omitempty"`
+	EventName      string          `json:"eventName,omitempty"`
+	InsightType    string          `json:"insightType,omitempty"`
+	ErrorCode      string          `json:"errorCode,omitempty"`
+	InsightContext json.RawMessage `json:"insightContext,omitempty"`
 }
 
 // IsInsight reports whether r is an Insights record.

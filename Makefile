@@ -1,0 +1,49 @@
+# cairn — the two commands a new machine needs are `make run` and `make test`.
+
+GO      ?= go
+BIN     := bin/cairn
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: all build run test test-deps unit integration vet fmt-check fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/cairn
+
+# Runs cairn on its embedded defaults with demo traffic; data in ./cairn-data.
+run: build
+	./$(BIN) serve --demo
+
+# Installs what the tests need, then runs every test. CI runs exactly this (.ci/run).
+test: test-deps vet fmt-check unit integration
+
+test-deps:
+	./scripts/test-deps.sh
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+unit:
+	$(GO) test -race -timeout 15m $$($(GO) list ./... | grep -v /test/)
+
+integration:
+	$(GO) test -timeout 15m ./test/...
+
+# Short fuzzing of every parser (go test -fuzz runs one target at a time).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run XXX -fuzz FuzzParse$$ -fuzztime $(FUZZTIME) ./internal/event/
+	$(GO) test -run XXX -fuzz FuzzParseHeader -fuzztime $(FUZZTIME) ./internal/iam/sigv4/
+	$(GO) test -run XXX -fuzz FuzzParse$$ -fuzztime $(FUZZTIME) ./internal/iam/sigv4/
+	$(GO) test -run XXX -fuzz FuzzVerify -fuzztime $(FUZZTIME) ./internal/iam/sigv4/
+	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./internal/logfile/
+	$(GO) test -run XXX -fuzz FuzzParseKey -fuzztime $(FUZZTIME) ./internal/logfile/
+
+clean:
+	rm -rf bin

@@ -1,0 +1,260 @@
+// Package recorder is the one door into the journal. Every source (the API, native ingest,
+// imports, the generator, cairn's own audit of its API) records events through it, so every
+// event is validated, stamped and deduplicated the same way.
+package recorder
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	json "github.com/goccy/go-json"
+	"github.com/google/uuid"
+
+	"github.com/cairn-dev/cairn/internal/event"
+	"github.com/cairn-dev/cairn/internal/journal"
+)
+
+// Journal is what the recorder needs of the journal.
+type Journal interface {
+	Append(ctx context.Context, records [][]byte) (first uint64, err error)
+	Cursor(after uint64) *journal.Cursor
+	FirstSeq() uint64
+	LastSeq() uint64
+}
+
+// Options configure a Recorder.
+type Options struct {
+	// DedupWindow is how many recent events the recorder remembers to recognise a retried one.
+	// Default 1,000,000 (about 50 MB).
+	DedupWindow int
+	Now         func() time.Time
+	Logger      *slog.Logger
+}
+
+// Status is what happened to one record.
+type Status int
+
+const (
+	Recorded Status = iota
+	Duplicate
+	Rejected
+)
+
+func (s Status) String() string {
+	return [...]string{"recorded", "duplicate", "rejected"}[s]
+}
+
+// Result is the outcome for one record of a batch.
+type Result struct {
+	Status  Status
+	EventID string
+	Seq     uint64 // journal sequence when Recorded
+	Err     error  // why it was Rejected (wraps event.ErrInvalid)
+}
+
+// Scope says on whose behalf a batch is recorded.
+type Scope struct {
+	Account string // recipientAccountId for records without one
+	Region  string // awsRegion for records without one
+	// AnyAccount lets records name any recipientAccountId (the operator account, imports);
+	// otherwise a record for another account is rejected.
+	AnyAccount bool
+}
+
+// Recorder validates, stamps, deduplicates and journals events.
+type Recorder struct {
+	j    Journal
+	opts Options
+
+	mu   sync.Mutex
+	seen map[dedupKey]struct{}
+	ring []dedupKey // eviction order
+	next int
+}
+
+type dedupKey [16]byte
+
+// New returns a recorder over j. Call Load before recording so retries of events recorded
+// before a restart are still recognised.
+func New(j Journal, opts Options) *Recorder {
+	if opts.DedupWindow <= 0 {
+		opts.DedupWindow = 1_000_000
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Recorder{j: j, opts: opts, seen: make(map[dedupKey]struct{}, 1024)}
+}
+
+// Record records a batch. Each record gets its own Result; a bad record never blocks the rest.
+// The error is for the batch as a whole (the journal failed): then nothing was recorded.
+func (r *Recorder) Record(ctx context.Context, scope Scope, raws [][]byte) ([]Result, error) {
+	results := make([]Result, len(raws))
+	recs := make([][]byte, 0, len(raws))
+	idx := make([]int, 0, len(raws)) // results index of each record in recs
+	keys := make([]dedupKey, 0, len(raws))
+	now := r.opts.Now().UTC()
+
+	for i, raw := range raws {
+		rec, err := event.Parse(raw)
+		if err != nil {
+			results[i] = Result{Status: Rejected, Err: err}
+			continue
+		}
+		stamped, err := stamp(rec, scope, now)
+		if err != nil {
+			results[i] = Result{Status: Rejected, EventID: rec.EventID, Err: err}
+			continue
+		}
+		results[i].EventID = rec.EventID
+		recs = append(recs, stamped)
+		idx = append(idx, i)
+		keys = append(keys, keyOf(rec.RecipientAccountID, rec.EventID))
+	}
+
+	// Reserve keys before appending, so a concurrent retry of the same batch sees them.
+	r.mu.Lock()
+	keep := recs[:0]
+	keepIdx := idx[:0]
+	var reserved []dedupKey
+	for n, k := range keys {
+		if _, dup := r.seen[k]; dup {
+			results[idx[n]].Status = Duplicate
+			continue
+		}
+		r.remember(k)
+		reserved = append(reserved, k)
+		keep = append(keep, recs[n])
+		keepIdx = append(keepIdx, idx[n])
+	}
+	r.mu.Unlock()
+
+	if len(keep) == 0 {
+		return results, nil
+	}
+	first, err := r.j.Append(ctx, keep)
+	if err != nil {
+		r.mu.Lock()
+		for _, k := range reserved {
+			delete(r.seen, k)
+		}
+		r.mu.Unlock()
+		return nil, fmt.Errorf("record %d events: %w", len(keep), err)
+	}
+	for n, i := range keepIdx {
+		results[i].Status = Recorded
+		results[i].Seq = first + uint64(n)
+	}
+	return results, nil
+}
+
+// remember adds k, evicting the oldest key once the window is full. Callers hold r.mu.
+func (r *Recorder) remember(k dedupKey) {
+	if len(r.ring) < r.opts.DedupWindow {
+		r.ring = append(r.ring, k)
+	} else {
+		delete(r.seen, r.ring[r.next])
+		r.ring[r.next] = k
+		r.next = (r.next + 1) % len(r.ring)
+	}
+	r.seen[k] = struct{}{}
+}
+
+// stamp fills eventID, eventTime, recipientAccountId and awsRegion where the record lacks them,
+// and enforces the scope's account.
+func stamp(rec *event.Record, scope Scope, now time.Time) ([]byte, error) {
+	var add [][2]string
+	if rec.RecipientAccountID == "" {
+		if scope.Account == "" {
+			return nil, &event.FieldError{Field: "recipientAccountId", Problem: "missing, and the request names no account"}
+		}
+		rec.RecipientAccountID = scope.Account
+		add = append(add, [2]string{"recipientAccountId", scope.Account})
+	} else if !scope.AnyAccount && rec.RecipientAccountID != scope.Account {
+		return nil, &event.FieldError{Field: "recipientAccountId",
+			Problem: fmt.Sprintf("%s is not the caller's account %s; only the operator account records events for other accounts", rec.RecipientAccountID, scope.Account)}
+	}
+	if rec.AWSRegion == "" && scope.Region != "" {
+		rec.AWSRegion = scope.Region
+		add = append(add, [2]string{"awsRegion", scope.Region})
+	}
+	if rec.EventTimeText == "" {
+		rec.EventTime = now.Truncate(time.Second)
+		rec.EventTimeText = rec.EventTime.Format(event.TimeLayout)
+		add = append(add, [2]string{"eventTime", rec.EventTimeText})
+	}
+	if rec.EventID == "" {
+		rec.EventID = uuid.NewString()
+		add = append(add, [2]string{"eventID", rec.EventID})
+	}
+	raw := event.Stamp(rec.Raw, add...)
+	if len(raw) > event.MaxRecordBytes {
+		return nil, &event.FieldError{Problem: fmt.Sprintf("record is %d bytes once stamped, over the %d-byte limit", len(raw), event.MaxRecordBytes)}
+	}
+	rec.Raw = raw
+	return raw, nil
+}
+
+// keyOf identifies an event for deduplication: its eventID within its recipient account. A hash,
+// not the UUID's bytes, so crafted IDs cannot collide with another account's events.
+func keyOf(account, eventID string) dedupKey {
+	h := sha256.New()
+	h.Write([]byte(account))
+	h.Write([]byte{0})
+	h.Write([]byte(eventID))
+	var k dedupKey
+	copy(k[:], h.Sum(nil))
+	return k
+}
+
+// Load rebuilds the deduplication window from the newest records of the journal.
+func (r *Recorder) Load(ctx context.Context) error {
+	last := r.j.LastSeq()
+	if last == 0 {
+		return nil
+	}
+	from := r.j.FirstSeq()
+	if last-from+1 > uint64(r.opts.DedupWindow) {
+		from = last - uint64(r.opts.DedupWindow) + 1
+	}
+	c := r.j.Cursor(from - 1)
+	defer c.Close()
+	var ids struct {
+		EventID            string `json:"eventID"`
+		RecipientAccountID string `json:"recipientAccountId"`
+	}
+	for {
+		ents, err := c.TryNext(8192, 16<<20)
+		if err != nil {
+			return fmt.Errorf("load dedup window: %w", err)
+		}
+		if len(ents) == 0 {
+			return nil
+		}
+		r.mu.Lock()
+		for _, e := range ents {
+			ids.EventID, ids.RecipientAccountID = "", ""
+			if err := json.Unmarshal(e.Data, &ids); err == nil && ids.EventID != "" {
+				r.remember(keyOf(ids.RecipientAccountID, ids.EventID))
+			}
+		}
+		r.mu.Unlock()
+		if ents[len(ents)-1].Seq >= last {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+// IsRejection reports whether err is a record's own fault rather than a failure of cairn.
+func IsRejection(err error) bool { return errors.Is(err, event.ErrInvalid) }
