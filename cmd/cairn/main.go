@@ -24,6 +24,7 @@ var commands = []command{
 	{"serve", "run the cairn server (AWS CloudTrail API, ingest, history)", runServe},
 	{"lookup", "look up events, with the flags of aws cloudtrail lookup-events", runLookup},
 	{"gen", "generate realistic synthetic CloudTrail events", runGen},
+	{"bench", "measure ingest and lookup performance (see docs/benchmarks.md)", runBench},
 	{"version", "print the version", runVersion},
 }
 

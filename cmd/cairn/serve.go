@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +42,7 @@ type serveConfig struct {
 	duckMemory       string
 	logLevel         string
 	logFormat        string
+	pprof            bool
 }
 
 func (c *serveConfig) validate() error {
@@ -107,9 +110,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(durationFlag{&cfg.historyRetention}, "history-retention", "how long event history keeps events, from when they were recorded")
 	fs.Var(durationFlag{&cfg.historyFlush}, "history-flush-interval", "how often history moves recent events into DuckDB")
 	fs.Var(durationFlag{&cfg.replayWindow}, "journal-replay-window", "how long the journal keeps events after every reader has applied them")
-	fs.StringVar(&cfg.duckMemory, "duckdb-memory-limit", "512MB", "DuckDB memory limit")
+	fs.StringVar(&cfg.duckMemory, "duckdb-memory-limit", "256MB", "DuckDB memory limit (DuckDB memory is outside the Go heap)")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text or json")
+	fs.BoolVar(&cfg.pprof, "pprof", false, "serve Go profiles at /debug/pprof/ (unauthenticated; for diagnosis only)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: cairn serve [flags]\n\nRuns cairn. The first start creates an account and an admin access key and prints the\nexports the aws CLI needs; they are also written to <data>/admin.env.\n\nFlags:")
 		fs.PrintDefaults()
@@ -130,6 +134,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Writer) error {
+	tuneGC()
 	if err := os.MkdirAll(cfg.data, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
@@ -225,7 +230,15 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		goRun("demo", func(context.Context) error { return runDemo(demoCtx, rec, operator, cfg, backfill, log) })
 	}
 
-	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	var handler http.Handler = srv
+	if cfg.pprof {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.Handle("/", srv)
+		handler = mux
+	}
+	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
 	log.Info("cairn serving", "endpoint", endpoint, "data", cfg.data, "account", operator, "demo", cfg.demo)
@@ -254,6 +267,17 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		log.Warn("history flush at shutdown", "err", err)
 	}
 	return runErr
+}
+
+// tuneGC halves garbage collection work under sustained ingest (GOGC 200), while a soft memory
+// limit keeps the heap within the 1 GiB budget. GOGC and GOMEMLIMIT in the environment win.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(600 << 20)
+	}
 }
 
 // announce prints how to reach cairn and, on the first start, writes admin.env.

@@ -1,13 +1,13 @@
 package api
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/cairn-dev/cairn/internal/api/awsproto"
 	"github.com/cairn-dev/cairn/internal/api/ingest"
@@ -92,18 +92,18 @@ func splitRecords(body []byte, contentType string) ([][]byte, error) {
 		}
 		return records, nil
 	}
+	// Lines are views into the body, which this request owns: no copy per record.
 	var records [][]byte
-	sc := bufio.NewScanner(bytes.NewReader(trimmed))
-	sc.Buffer(make([]byte, 0, 1<<20), maxIngestBody*8)
-	for sc.Scan() {
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 {
-			continue
+	for rest := trimmed; len(rest) > 0; {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
 		}
-		records = append(records, append([]byte(nil), line...))
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read NDJSON body: %v", err)
+		if line = bytes.TrimSpace(line); len(line) > 0 {
+			records = append(records, line)
+		}
 	}
 	return records, nil
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -43,5 +44,27 @@ func TestLowerCamelJSON(t *testing.T) {
 	}
 	if lowerCamelJSON([]byte(`[1]`)) != nil || lowerCamelJSON([]byte(`nope`)) != nil {
 		t.Error("non-object bodies should record null")
+	}
+}
+
+// A large body must come back line for line: an earlier version aliased a bufio.Scanner's
+// buffer, which the scanner compacts, and corrupted records of big batches.
+func TestSplitRecordsLargeBody(t *testing.T) {
+	var body []byte
+	var want []string
+	for i := 0; i < 5000; i++ {
+		line := fmt.Sprintf(`{"eventName":"E%d","pad":"%s"}`, i, strings.Repeat("x", i%1500))
+		want = append(want, line)
+		body = append(body, line...)
+		body = append(body, '\n')
+	}
+	got, err := splitRecords(body, "application/x-ndjson")
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("%d records, %v", len(got), err)
+	}
+	for i := range want {
+		if string(got[i]) != want[i] {
+			t.Fatalf("record %d corrupted: %.60s…", i, got[i])
+		}
 	}
 }

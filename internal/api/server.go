@@ -212,8 +212,14 @@ func (s *Server) finish(c *call) {
 	if service == "" {
 		service = "unknown"
 	}
+	took := time.Since(c.start)
 	s.metrics.requests.WithLabelValues(service, c.op, fmt.Sprint(c.status)).Inc()
-	s.metrics.duration.WithLabelValues(service, c.op).Observe(time.Since(c.start).Seconds())
+	s.metrics.duration.WithLabelValues(service, c.op).Observe(took.Seconds())
+	if took > time.Second {
+		s.cfg.Logger.Info("slow request", "request", c.id, "operation", c.op, "took", took)
+	} else {
+		s.cfg.Logger.Debug("request", "request", c.id, "operation", c.op, "took", took, "status", c.status)
+	}
 	if s.cfg.Auditor == nil || c.op == "" {
 		return
 	}

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"regexp"
+	"strings"
 	"time"
 	"unicode/utf8"
 
-	json "github.com/goccy/go-json"
+	"encoding/json"
 )
 
 // FieldError says which field of a record is wrong and why. Field is the JSON path ("" for the
@@ -34,13 +34,26 @@ func invalid(field, format string, args ...any) error {
 	return &FieldError{Field: field, Problem: fmt.Sprintf(format, args...)}
 }
 
-var versionRE = regexp.MustCompile(`^[0-9]+\.[0-9]{1,3}$`)
+// validVersion accepts major.minor, such as 1.0, 1.05 and 1.11.
+func validVersion(v string) bool {
+	dot := strings.IndexByte(v, '.')
+	if dot < 1 || dot > 3 || len(v)-dot-1 < 1 || len(v)-dot-1 > 3 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if i != dot && (v[i] < '0' || v[i] > '9') {
+			return false
+		}
+	}
+	return true
+}
 
 // TimeLayout is how CloudTrail writes eventTime.
 const TimeLayout = "2006-01-02T15:04:05Z"
 
-// Parse parses and validates one record. raw is kept as Record.Raw without copying; the caller
-// must not modify it afterwards.
+// Parse parses and validates one record. raw is kept as Record.Raw without copying, and the
+// record's strings and raw fields are views into it: the caller must not modify raw afterwards,
+// and must copy (strings.Clone) any value it keeps longer than raw lives.
 func Parse(raw []byte) (*Record, error) {
 	if len(raw) > MaxRecordBytes {
 		return nil, invalid("", "record is %d bytes, over the %d-byte limit", len(raw), MaxRecordBytes)
@@ -53,8 +66,13 @@ func Parse(raw []byte) (*Record, error) {
 		return nil, invalid("", "record is not valid UTF-8 (first bad byte at offset %d)", badUTF8Offset(raw))
 	}
 	r := &Record{Raw: raw}
-	if err := json.Unmarshal(trimmed, r); err != nil {
-		return nil, decodeError(err)
+	sc := scanner{b: trimmed}
+	if err := sc.record(r); err != nil {
+		return nil, err
+	}
+	sc.ws()
+	if sc.pos != len(trimmed) {
+		return nil, sc.errorf("data after the record's closing brace")
 	}
 	if err := r.validate(); err != nil {
 		return nil, err
@@ -63,7 +81,7 @@ func Parse(raw []byte) (*Record, error) {
 }
 
 func (r *Record) validate() error {
-	if r.EventVersion != "" && !versionRE.MatchString(r.EventVersion) {
+	if r.EventVersion != "" && !validVersion(r.EventVersion) {
 		return invalid("eventVersion", "%q is not a version such as %q", r.EventVersion, CurrentVersion)
 	}
 	if r.EventTimeText != "" {
@@ -128,35 +146,6 @@ func badUTF8Offset(b []byte) int {
 		i += n
 	}
 	return -1
-}
-
-// decodeError turns a JSON decoder error into a FieldError naming the field where possible.
-func decodeError(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		field := te.Field
-		if field == "eventTimeText" || field == "EventTimeText" {
-			field = "eventTime"
-		}
-		return invalid(field, "want %s, got JSON %s", goTypeName(te.Type.String()), te.Value)
-	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return invalid("", "malformed JSON at offset %d: %v", se.Offset, se)
-	}
-	return invalid("", "malformed JSON: %v", err)
-}
-
-func goTypeName(t string) string {
-	switch t {
-	case "string":
-		return "a string"
-	case "bool", "*bool":
-		return "a boolean"
-	case "[]event.Resource":
-		return "an array"
-	}
-	return "an object"
 }
 
 // Stamp returns raw with the given string fields added at the end of the top-level object.

@@ -13,11 +13,14 @@
 package history
 
 import (
+	"cmp"
 	"context"
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -66,70 +69,129 @@ func (o *Options) setDefaults() {
 type entry struct {
 	seq       uint64
 	off       int64
-	recorded  time.Time
-	eventTime time.Time
-	account   string
-	region    string
-	category  string
+	recorded  int64  // unix nanos; when cairn recorded the event
+	eventTime int64  // unix nanos; 0 when absent
+	scope     int64  // scopeKey(account, region, category)
 	name      string // for Insights records, the API the insight is about
 	source    string
 	eventID   string
 	readOnly  int8 // -1 absent, 0 false, 1 true
 	username  string
 	accessKey string
-	resources string // resourceKey of each resource, concatenated
+	resources string // event.Summary.Resources
 }
 
-// resourceKey encodes a resource so one substring test finds a type ("\x1fTYPE\x1e") or a name
-// ("\x1eNAME\x1e", or the ARN as "\x1eARN\x1f").
-func resourceKey(b *strings.Builder, r event.LookupResource) {
-	b.WriteString("\x1f")
-	b.WriteString(r.Type)
-	b.WriteString("\x1e")
-	b.WriteString(r.Name)
-	b.WriteString("\x1e")
-	b.WriteString(r.ARN)
-	b.WriteString("\x1f")
+// Hashes stand in for values whose string columns DuckDB would have to scan in full (each
+// eventID is unique; resources repeat little): a 64-bit compare is an order of magnitude
+// faster over 10 M rows. A lookup re-checks every record it returns, so a collision costs at
+// most a wasted read.
+func hashKey(kind byte, parts ...string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte{kind})
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return int64(h.Sum64() >> 1) // 63 bits: database/sql takes no uint64 with the high bit set
 }
 
-func newEntry(e journal.Entry, r *event.Record) entry {
-	en := entry{
-		seq: e.Seq, off: e.Offset, recorded: e.Time, eventTime: r.EventTime,
-		account: r.RecipientAccountID, region: r.AWSRegion, category: r.Category(),
-		name: r.EventName, source: r.EventSource, eventID: r.EventID, readOnly: -1,
-		username: r.Username(), accessKey: r.AccessKeyID(),
+func scopeKey(account, region, category string) int64 {
+	return hashKey('s', account, region, category)
+}
+
+func eventIDKey(id string) int64 { return hashKey('i', id) }
+
+// Resource keys: a type, or a name (ResourceName matches a resource's name or its ARN).
+func resourceTypeKey(t string) int64 { return hashKey('t', t) }
+func resourceNameKey(n string) int64 { return hashKey('n', n) }
+
+// resourceKeys lists the distinct keys of an entry's resources.
+func (e *entry) resourceKeys() []int64 {
+	var keys []int64
+	add := func(k int64) {
+		for _, have := range keys {
+			if have == k {
+				return
+			}
+		}
+		keys = append(keys, k)
 	}
-	if r.InsightDetails != nil {
-		en.name, en.source = r.InsightDetails.EventName, r.InsightDetails.EventSource
-	}
-	if r.ReadOnly != nil {
-		en.readOnly = 0
-		if *r.ReadOnly {
-			en.readOnly = 1
+	for _, res := range strings.Split(e.resources, "\x1f") {
+		if res == "" {
+			continue
+		}
+		f := strings.SplitN(res, "\x1e", 3)
+		if len(f) != 3 {
+			continue
+		}
+		if f[0] != "" {
+			add(resourceTypeKey(f[0]))
+		}
+		if f[1] != "" {
+			add(resourceNameKey(f[1]))
+		}
+		if f[2] != "" {
+			add(resourceNameKey(f[2]))
 		}
 	}
-	if res := r.LookupResources(); len(res) > 0 {
-		var b strings.Builder
-		for _, lr := range res {
-			resourceKey(&b, lr)
-		}
-		en.resources = b.String()
-	}
-	return en
+	return keys
 }
 
-const schema = `CREATE TABLE IF NOT EXISTS history (
+// newEntry copies what history keeps of a summary, whose strings are views into the cursor's
+// buffer (reused by the next read). Values that repeat (accounts, regions, event names, users)
+// are interned, so most events cost no allocation here.
+func (ix *Index) newEntry(e journal.Entry, s event.Summary) entry {
+	in := ix.intern
+	var et int64
+	if !s.EventTime.IsZero() {
+		et = s.EventTime.UnixNano()
+	}
+	return entry{
+		seq: e.Seq, off: e.Offset, recorded: e.Time.UnixNano(), eventTime: et,
+		scope: scopeKey(s.Account, s.Region, s.Category),
+		name:  in(s.EventName), source: in(s.EventSource), eventID: strings.Clone(s.EventID), readOnly: s.ReadOnly,
+		username: in(s.Username), accessKey: in(s.AccessKeyID), resources: strings.Clone(s.Resources),
+	}
+}
+
+// intern returns a stored copy of v. Only apply calls it (one goroutine); the table is reset when
+// it grows large, so unbounded values (like session names) cannot hold memory forever.
+func (ix *Index) intern(v string) string {
+	if v == "" {
+		return ""
+	}
+	if s, ok := ix.strings[v]; ok {
+		return s
+	}
+	if len(ix.strings) >= 1<<16 {
+		clear(ix.strings)
+	}
+	s := strings.Clone(v)
+	ix.strings[s] = s
+	return s
+}
+
+// schemaVersion names the layout of the history tables. History can always be rebuilt from
+// the journal, so a cairn that finds another version drops the tables and re-indexes.
+const schemaVersion = 2
+
+const schema = `
+CREATE TABLE IF NOT EXISTS history_meta (version INTEGER NOT NULL, seq UBIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS history (
 	seq UBIGINT NOT NULL, off BIGINT NOT NULL, recordedtime TIMESTAMP NOT NULL, eventtime TIMESTAMP,
-	recipientaccountid VARCHAR, awsregion VARCHAR, eventcategory VARCHAR, eventname VARCHAR,
-	eventsource VARCHAR, eventid VARCHAR, readonly BOOLEAN, username VARCHAR, accesskeyid VARCHAR,
-	resources VARCHAR);
-CREATE TABLE IF NOT EXISTS history_checkpoint (seq UBIGINT NOT NULL);`
+	scope BIGINT NOT NULL, eventname VARCHAR, eventsource VARCHAR, eventid BIGINT, readonly BOOLEAN,
+	username VARCHAR, accesskeyid VARCHAR);
+CREATE TABLE IF NOT EXISTS history_resources (
+	seq UBIGINT NOT NULL, off BIGINT NOT NULL, recordedtime TIMESTAMP NOT NULL, eventtime TIMESTAMP,
+	scope BIGINT NOT NULL, key BIGINT NOT NULL);`
 
 // Index is event history.
 type Index struct {
 	db   *duck.DB
 	j    *journal.Journal
 	opts Options
+
+	flushMu sync.Mutex // one flush at a time: two would write the same rows
 
 	mu      sync.RWMutex
 	hot     []entry // applied but not yet in DuckDB, by seq
@@ -138,48 +200,115 @@ type Index struct {
 	changed chan struct{}
 
 	lastPurge time.Time
+	strings   map[string]string // intern table, owned by apply
 }
 
 // Open creates the tables if needed and loads the recent tier from the journal.
 func Open(ctx context.Context, db *duck.DB, j *journal.Journal, opts Options) (*Index, error) {
 	opts.setDefaults()
-	if _, err := db.ExecContext(ctx, schema); err != nil {
-		return nil, fmt.Errorf("create history tables: %w", err)
+	seq, err := openSchema(ctx, db, opts.Logger)
+	if err != nil {
+		return nil, err
 	}
-	ix := &Index{db: db, j: j, opts: opts, changed: make(chan struct{})}
-	var seq uint64
-	err := db.QueryRowContext(ctx, `SELECT seq FROM history_checkpoint`).Scan(&seq)
-	switch {
-	case err == nil:
-	case strings.Contains(err.Error(), "no rows"):
-		if _, err := db.ExecContext(ctx, `INSERT INTO history_checkpoint VALUES (0)`); err != nil {
-			return nil, fmt.Errorf("init history checkpoint: %w", err)
-		}
-	default:
-		return nil, fmt.Errorf("read history checkpoint: %w", err)
-	}
+	ix := &Index{db: db, j: j, opts: opts, changed: make(chan struct{}), strings: map[string]string{}}
 	ix.flushed, ix.applied = seq, seq
 	return ix, nil
 }
 
+// openSchema creates the tables, or recreates them when they have another layout, and returns
+// the journal sequence they hold events up to.
+func openSchema(ctx context.Context, db *duck.DB, log *slog.Logger) (uint64, error) {
+	var version int
+	err := db.QueryRowContext(ctx, `SELECT version FROM history_meta`).Scan(&version)
+	if err == nil && version != schemaVersion {
+		log.Warn("history: tables have an older layout; rebuilding them from the journal", "found", version, "want", schemaVersion)
+		err = errors.New("rebuild")
+	}
+	if err != nil {
+		for _, t := range []string{"history", "history_resources", "history_meta", "history_checkpoint"} {
+			if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+t); err != nil {
+				return 0, fmt.Errorf("drop %s: %w", t, err)
+			}
+		}
+		if _, err := db.ExecContext(ctx, schema); err != nil {
+			return 0, fmt.Errorf("create history tables: %w", err)
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO history_meta VALUES (?, 0)`, schemaVersion); err != nil {
+			return 0, fmt.Errorf("init history tables: %w", err)
+		}
+	}
+	var seq uint64
+	if err := db.QueryRowContext(ctx, `SELECT seq FROM history_meta`).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("read history checkpoint: %w", err)
+	}
+	return seq, nil
+}
+
 // Run follows the journal until ctx is done: it applies new events to the recent tier, flushes
-// them to DuckDB, and purges what retention no longer keeps. On return the recent tier may still
-// hold events; call Flush for a clean shutdown (after a crash they are rebuilt from the journal).
+// them to DuckDB in the background, and purges what retention no longer keeps. On return the
+// recent tier may still hold events; call Flush for a clean shutdown (after a crash they are
+// rebuilt from the journal).
 func (ix *Index) Run(ctx context.Context) error {
 	c := ix.j.Cursor(ix.applied)
 	defer func() { c.Close() }()
 	var oldest time.Time // when the oldest unflushed entry arrived
+	var flushing chan error
+	defer func() {
+		if flushing != nil {
+			<-flushing
+		}
+	}()
 	for {
+		// A flush runs beside apply, so lookups keep seeing new events while DuckDB commits.
+		if flushing != nil {
+			select {
+			case err := <-flushing:
+				flushing = nil
+				if err != nil {
+					ix.opts.Logger.Error("history: flush to DuckDB failed; events stay in memory and the flush is retried", "err", err)
+				}
+			default:
+			}
+		}
+		n := ix.hotLen()
+		if flushing == nil && n > 0 && (n >= ix.opts.FlushRows || time.Since(oldest) >= ix.opts.FlushInterval) {
+			flushing = make(chan error, 1)
+			go func(done chan<- error) { done <- ix.flushAll(ctx) }(flushing)
+			oldest = time.Now()
+		}
+		if n >= 4*ix.opts.FlushRows && flushing != nil {
+			// DuckDB is falling behind (or failing): stop applying until it catches up rather
+			// than grow memory without bound. Ingest is unaffected; the journal holds the events.
+			select {
+			case err := <-flushing:
+				flushing = nil
+				if err != nil {
+					ix.opts.Logger.Error("history: flush to DuckDB failed", "err", err)
+					select {
+					case <-time.After(time.Second):
+					case <-ctx.Done():
+						return nil
+					}
+				}
+			case <-ctx.Done():
+				return nil
+			}
+			continue
+		}
+
 		wait := ix.opts.FlushInterval
-		if !oldest.IsZero() {
+		if n > 0 {
 			wait = time.Until(oldest.Add(ix.opts.FlushInterval))
+		}
+		if flushing != nil {
+			wait = min(wait, 50*time.Millisecond)
 		}
 		nctx, cancel := context.WithTimeout(ctx, max(wait, time.Millisecond))
 		ents, err := c.Next(nctx, 8192, 16<<20)
 		cancel()
 		switch {
 		case err == nil:
-			if oldest.IsZero() {
+			if ix.hotLen() == 0 {
 				oldest = time.Now()
 			}
 			ix.apply(ents)
@@ -200,12 +329,6 @@ func (ix *Index) Run(ctx context.Context) error {
 		default:
 			return fmt.Errorf("history: read journal: %w", err)
 		}
-		if n := ix.hotLen(); n >= ix.opts.FlushRows || (n > 0 && time.Since(oldest) >= ix.opts.FlushInterval) {
-			if err := ix.flushAll(ctx); err != nil {
-				return err
-			}
-			oldest = time.Time{}
-		}
 		if time.Since(ix.lastPurge) > time.Hour {
 			if err := ix.purge(ctx); err != nil {
 				ix.opts.Logger.Warn("history retention purge failed", "err", err)
@@ -223,13 +346,16 @@ func (ix *Index) hotLen() int {
 func (ix *Index) apply(ents []journal.Entry) {
 	batch := make([]entry, 0, len(ents))
 	for _, e := range ents {
-		r, err := event.Parse(e.Data)
+		s, _, err := event.OpenEnvelope(e.Data)
 		if err != nil {
-			// The recorder validated it; a record that no longer parses is a bug, not input.
-			ix.opts.Logger.Error("history: skipping unparsable journal record", "seq", e.Seq, "err", err)
+			// The recorder wrote it; a record that no longer opens is a bug, not input.
+			ix.opts.Logger.Error("history: skipping unreadable journal record", "seq", e.Seq, "err", err)
 			continue
 		}
-		batch = append(batch, newEntry(e, r))
+		if s.Category != event.CategoryManagement && s.Category != event.CategoryInsight {
+			continue // LookupEvents never returns data or other events; they stay in the journal
+		}
+		batch = append(batch, ix.newEntry(e, s))
 	}
 	ix.mu.Lock()
 	ix.hot = append(ix.hot, batch...)
@@ -239,21 +365,39 @@ func (ix *Index) apply(ents []journal.Entry) {
 	ix.mu.Unlock()
 }
 
+// checkpointRows is the flush size after which history checkpoints DuckDB itself.
+const checkpointRows = 10_000
+
 // Flush moves the recent tier into DuckDB. Call it after Run has returned.
 func (ix *Index) Flush(ctx context.Context) error { return ix.flushAll(ctx) }
 
-// flushAll moves the recent tier into DuckDB in one transaction with the checkpoint.
+// flushAll moves the recent tier, as it is now, into DuckDB in one transaction with the
+// checkpoint. apply may append meanwhile: the rows written are a prefix of hot, and only that
+// prefix is dropped afterwards.
 func (ix *Index) flushAll(ctx context.Context) error {
+	ix.flushMu.Lock()
+	defer ix.flushMu.Unlock()
 	ix.mu.RLock()
-	rows := ix.hot
+	rows := ix.hot[:len(ix.hot):len(ix.hot)]
 	upTo := ix.applied
+	flushed := ix.flushed
 	ix.mu.RUnlock()
-	if upTo == ix.flushed {
+	if upTo == flushed {
 		return nil
 	}
+	start := time.Now()
 	if err := ix.write(ctx, rows, upTo); err != nil {
 		return fmt.Errorf("history: flush %d events: %w", len(rows), err)
 	}
+	took := time.Since(start)
+	if len(rows) >= checkpointRows {
+		// Fold DuckDB's write-ahead log into the database now, off the lookup path; left to
+		// itself DuckDB checkpoints on a later commit and stalls lookups meanwhile.
+		if _, err := ix.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+			ix.opts.Logger.Warn("history: DuckDB checkpoint", "err", err)
+		}
+	}
+	ix.opts.Logger.Debug("history: flushed to DuckDB", "events", len(rows), "through", upTo, "took", took, "with_checkpoint", time.Since(start))
 	ix.mu.Lock()
 	ix.hot = append([]entry(nil), ix.hot[len(rows):]...)
 	ix.flushed = upTo
@@ -279,36 +423,58 @@ func (ix *Index) write(ctx context.Context, rows []entry, upTo uint64) error {
 			conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		}
 	}()
+	// In eventTime order, so each DuckDB segment covers a narrow time range and lookups, which
+	// want the newest events, skip the rest. A copy: lookups read rows concurrently.
+	rows = slices.Clone(rows)
+	slices.SortFunc(rows, func(a, b entry) int { return cmp.Compare(a.eventTime, b.eventTime) })
 	err = conn.Raw(func(dc any) error {
-		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "history")
+		events, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "history")
 		if err != nil {
 			return err
 		}
-		args := make([]driver.Value, 14)
+		defer events.Close()
+		resources, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "history_resources")
+		if err != nil {
+			return err
+		}
+		defer resources.Close()
+		args := make([]driver.Value, 11)
 		for i := range rows {
 			r := &rows[i]
-			args[0], args[1], args[2] = r.seq, r.off, r.recorded
-			args[3] = nullTime(r.eventTime)
-			args[4], args[5], args[6] = nullStr(r.account), nullStr(r.region), r.category
-			args[7], args[8], args[9] = nullStr(r.name), nullStr(r.source), nullStr(r.eventID)
-			switch r.readOnly {
-			case -1:
-				args[10] = nil
-			default:
-				args[10] = r.readOnly == 1
+			var et any
+			if r.eventTime != 0 {
+				et = time.Unix(0, r.eventTime).UTC()
 			}
-			args[11], args[12], args[13] = nullStr(r.username), nullStr(r.accessKey), nullStr(r.resources)
-			if err := app.AppendRow(args...); err != nil {
-				app.Close()
+			recorded := time.Unix(0, r.recorded).UTC()
+			args[0], args[1], args[2], args[3], args[4] = r.seq, r.off, recorded, et, r.scope
+			args[5], args[6] = nullStr(r.name), nullStr(r.source)
+			args[7] = nil
+			if r.eventID != "" {
+				args[7] = eventIDKey(r.eventID)
+			}
+			args[8] = nil
+			if r.readOnly >= 0 {
+				args[8] = r.readOnly == 1
+			}
+			args[9], args[10] = nullStr(r.username), nullStr(r.accessKey)
+			if err := events.AppendRow(args...); err != nil {
 				return err
 			}
+			for _, k := range r.resourceKeys() {
+				if err := resources.AppendRow(r.seq, r.off, recorded, et, r.scope, k); err != nil {
+					return err
+				}
+			}
 		}
-		return app.Close()
+		if err := events.Close(); err != nil {
+			return err
+		}
+		return resources.Close()
 	})
 	if err != nil {
 		return err
 	}
-	if _, err := conn.ExecContext(ctx, `UPDATE history_checkpoint SET seq = ?`, upTo); err != nil {
+	if _, err := conn.ExecContext(ctx, `UPDATE history_meta SET seq = ?`, upTo); err != nil {
 		return err
 	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
@@ -325,19 +491,16 @@ func nullStr(s string) any {
 	return s
 }
 
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t
-}
-
 // purge deletes what retention no longer keeps. Lookups already ignore it; this frees space.
 func (ix *Index) purge(ctx context.Context) error {
 	ix.lastPurge = time.Now()
 	cutoff := ix.opts.Now().Add(-ix.opts.Retention)
-	_, err := ix.db.ExecContext(ctx, `DELETE FROM history WHERE recordedtime < ?`, cutoff)
-	return err
+	for _, t := range []string{"history", "history_resources"} {
+		if _, err := ix.db.ExecContext(ctx, `DELETE FROM `+t+` WHERE recordedtime < ?`, cutoff); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Wait blocks until every journal record up to seq is visible to lookups.

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cairn-dev/cairn/internal/duck"
+	"github.com/cairn-dev/cairn/internal/event"
 	"github.com/cairn-dev/cairn/internal/journal"
 )
 
@@ -37,13 +39,14 @@ type fixture struct {
 	j   *journal.Journal
 	db  *duck.DB
 	ix  *Index
-	now time.Time
+	now atomic.Pointer[time.Time]
 	run context.CancelFunc
 	ran chan error
 }
 
 func newFixture(t *testing.T, opts Options) *fixture {
-	f := &fixture{t: t, dir: t.TempDir(), now: time.Date(2019, 10, 1, 0, 0, 0, 0, time.UTC)}
+	f := &fixture{t: t, dir: t.TempDir()}
+	f.setNow(time.Date(2019, 10, 1, 0, 0, 0, 0, time.UTC))
 	f.open(opts)
 	t.Cleanup(f.close)
 	return f
@@ -52,7 +55,7 @@ func newFixture(t *testing.T, opts Options) *fixture {
 func (f *fixture) open(opts Options) {
 	t := f.t
 	var err error
-	f.j, err = journal.Open(filepath.Join(f.dir, "journal"), journal.Options{Now: func() time.Time { return f.now }})
+	f.j, err = journal.Open(filepath.Join(f.dir, "journal"), journal.Options{Now: f.clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +63,7 @@ func (f *fixture) open(opts Options) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.Now = func() time.Time { return f.now }
+	opts.Now = f.clock
 	f.ix, err = Open(context.Background(), f.db, f.j, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +72,10 @@ func (f *fixture) open(opts Options) {
 	f.run, f.ran = cancel, make(chan error, 1)
 	go func() { f.ran <- f.ix.Run(ctx) }()
 }
+
+func (f *fixture) clock() time.Time        { return *f.now.Load() }
+func (f *fixture) setNow(t time.Time)      { f.now.Store(&t) }
+func (f *fixture) advance(d time.Duration) { f.setNow(f.clock().Add(d)) }
 
 func (f *fixture) close() { f.stop(true) }
 
@@ -91,9 +98,18 @@ func (f *fixture) stop(flush bool) {
 	f.run = nil
 }
 
+// add journals records as the recorder does, in envelopes.
 func (f *fixture) add(recs ...[]byte) {
 	f.t.Helper()
-	first, err := f.j.Append(context.Background(), recs)
+	envs := make([][]byte, len(recs))
+	for i, raw := range recs {
+		r, err := event.Parse(raw)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		envs[i] = event.AppendEnvelope(nil, r)
+	}
+	first, err := f.j.Append(context.Background(), envs)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -256,13 +272,13 @@ func TestLookupErrors(t *testing.T) {
 func TestRetentionByRecordedTime(t *testing.T) {
 	f := newFixture(t, Options{Retention: 90 * 24 * time.Hour})
 	f.add(ev("old-but-new", "A", acct, "us-east-1", t0.AddDate(-5, 0, 0), "")) // a 2014 event imported now
-	f.now = f.now.Add(89 * 24 * time.Hour)
+	f.advance(89 * 24 * time.Hour)
 	f.add(ev("recent", "A", acct, "us-east-1", t0, ""))
 	q := Query{Account: acct, Region: "us-east-1"}
 	if got := fmt.Sprint(f.ids(q)); got != "[recent old-but-new]" {
 		t.Fatalf("within retention: %s", got)
 	}
-	f.now = f.now.Add(2 * 24 * time.Hour)
+	f.advance(2 * 24 * time.Hour)
 	f.flush()
 	if got := fmt.Sprint(f.ids(q)); got != "[recent]" {
 		t.Fatalf("after the first expired: %s", got)
@@ -299,5 +315,40 @@ func TestRestart(t *testing.T) {
 	}
 	if ck, _ := f.j.Checkpoint(CheckpointName); ck != 5 {
 		t.Errorf("journal checkpoint %d, want 5", ck)
+	}
+}
+
+// A hash that matches the wrong event (forged here) must never answer for it.
+func TestHashCollisionIsRechecked(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.add(ev("a", "A", acct, "us-east-1", t0, ""), ev("b", "B", acct, "us-east-1", t0.Add(time.Minute), ""))
+	f.flush()
+	if _, err := f.db.Exec(`UPDATE history SET eventid = ? WHERE seq = 1`, eventIDKey("b")); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(f.ids(Query{Account: acct, Region: "us-east-1", Attributes: []Attribute{{AttrEventID, "b"}}})); got != "[b]" {
+		t.Errorf("got %s", got)
+	}
+}
+
+// Tables with another layout are rebuilt from the journal.
+func TestRebuildOnSchemaChange(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.add(ev("a", "A", acct, "us-east-1", t0, ""), ev("b", "B", acct, "us-east-1", t0.Add(time.Minute), ""))
+	f.close()
+	db, err := duck.Open(filepath.Join(f.dir, "cairn.duckdb"), duck.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(`UPDATE history_meta SET version = 1`)
+	db.Close()
+	f.open(Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := f.ix.Wait(ctx, f.j.LastSeq()); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(f.ids(Query{Account: acct, Region: "us-east-1"})); got != "[b a]" {
+		t.Errorf("after rebuild: %s", got)
 	}
 }

@@ -170,8 +170,9 @@ func (q *Query) decodeToken() (position, error) {
 
 // match is one event found, before its record is read.
 type match struct {
-	pos position
-	off int64
+	pos  position
+	off  int64
+	cold bool // found by hash: re-check the record before answering
 }
 
 // Lookup answers a LookupEvents query.
@@ -199,11 +200,20 @@ func (ix *Index) Lookup(ctx context.Context, q Query) (*Page, error) {
 	hot := ix.hot
 	ix.mu.RUnlock()
 
+	t0 := time.Now()
 	matches := ix.scanHot(hot, &q, after, cutoff, limit+1)
+	t1 := time.Now()
 	cold, err := ix.queryCold(ctx, &q, after, cutoff, flushed, limit+1)
 	if err != nil {
 		return nil, err
 	}
+	t2 := time.Now()
+	defer func() {
+		if d := time.Since(t0); d > 100*time.Millisecond {
+			ix.opts.Logger.Debug("history: slow lookup", "took", d, "recent_tier", t1.Sub(t0), "recent_events", len(hot),
+				"duckdb", t2.Sub(t1), "read_records", time.Since(t2), "attributes", q.Attributes)
+		}
+	}()
 	matches = append(matches, cold...)
 	sortNewestFirst(matches)
 
@@ -217,7 +227,16 @@ func (ix *Index) Lookup(ctx context.Context, q Query) (*Page, error) {
 		if err != nil {
 			return nil, fmt.Errorf("history: read event %d from the journal: %w", m.pos.seq, err)
 		}
-		r, err := event.Parse(e.Data)
+		sum, raw, err := event.OpenEnvelope(e.Data)
+		if err != nil {
+			return nil, fmt.Errorf("history: event %d: %w", m.pos.seq, err)
+		}
+		if m.cold {
+			if !matchesSummary(sum, &q) {
+				continue // a hash collision: not the event asked for
+			}
+		}
+		r, err := event.Parse(raw)
 		if err != nil {
 			return nil, fmt.Errorf("history: event %d: %w", m.pos.seq, err)
 		}
@@ -249,20 +268,22 @@ func (q *Query) wantCategory() string {
 
 func (ix *Index) scanHot(hot []entry, q *Query, after *position, cutoff time.Time, limit int) []match {
 	var out []match
-	cat := q.wantCategory()
+	scope := scopeKey(q.Account, q.Region, q.wantCategory())
+	cut := cutoff.UnixNano()
 	for i := range hot {
 		e := &hot[i]
-		if e.account != q.Account || e.region != q.Region || e.category != cat || e.recorded.Before(cutoff) {
+		if e.scope != scope || e.recorded < cut {
 			continue
 		}
-		if (!q.Start.IsZero() && e.eventTime.Before(q.Start)) || (!q.End.IsZero() && e.eventTime.After(q.End)) {
+		if (!q.Start.IsZero() && e.eventTime < q.Start.UnixNano()) || (!q.End.IsZero() && e.eventTime > q.End.UnixNano()) {
 			continue
 		}
-		p := position{time: e.eventTime.UnixNano(), seq: e.seq}
+		p := position{time: e.eventTime, seq: e.seq}
 		if !p.before(after) || !e.matches(q.Attributes) {
 			continue
 		}
-		out = append(out, match{pos: p, off: e.off})
+		// The scope is a hash: re-check the record like a DuckDB match.
+		out = append(out, match{pos: p, off: e.off, cold: true})
 	}
 	// Keep only the newest limit; the cold tier adds its own.
 	sortNewestFirst(out)
@@ -270,6 +291,16 @@ func (ix *Index) scanHot(hot []entry, q *Query, after *position, cutoff time.Tim
 		out = out[:limit]
 	}
 	return out
+}
+
+// matchesSummary reports whether a record's summary answers q exactly.
+func matchesSummary(s event.Summary, q *Query) bool {
+	if s.Account != q.Account || s.Region != q.Region || s.Category != q.wantCategory() {
+		return false
+	}
+	e := entry{name: s.EventName, source: s.EventSource, eventID: s.EventID, readOnly: s.ReadOnly,
+		username: s.Username, accessKey: s.AccessKeyID, resources: s.Resources}
+	return e.matches(q.Attributes)
 }
 
 func (e *entry) matches(attrs []Attribute) bool {
@@ -307,25 +338,40 @@ func (ix *Index) queryCold(ctx context.Context, q *Query, after *position, cutof
 		where = append(where, cond)
 		args = append(args, a...)
 	}
-	add("seq <= ?", flushed)
-	add("recipientaccountid = ?", q.Account)
-	add("awsregion = ?", q.Region)
-	add("eventcategory = ?", q.wantCategory())
-	add("recordedtime >= ?", cutoff)
-	if !q.Start.IsZero() {
-		add("eventtime >= ?", q.Start.UTC())
+	scope := scopeKey(q.Account, q.Region, q.wantCategory())
+	table := "history"
+	var resourceAttrs []Attribute
+	for _, a := range q.Attributes {
+		if a.Key == AttrResourceType || a.Key == AttrResourceName {
+			resourceAttrs = append(resourceAttrs, a)
+		}
 	}
-	if !q.End.IsZero() {
-		add("eventtime <= ?", q.End.UTC())
+	resKey := func(a Attribute) int64 {
+		if a.Key == AttrResourceType {
+			return resourceTypeKey(a.Value)
+		}
+		return resourceNameKey(a.Value)
 	}
-	if after != nil {
-		t := time.Unix(0, after.time).UTC()
-		add("(eventtime < ? OR (eventtime = ? AND seq < ?))", t, t, after.seq)
+	if len(resourceAttrs) > 0 && len(resourceAttrs) == len(q.Attributes) {
+		// Resource-only lookups read the resource table alone; it carries what the query
+		// filters and sorts on.
+		table = "history_resources"
+		add("key = ?", resKey(resourceAttrs[0]))
+		for _, a := range resourceAttrs[1:] {
+			add("seq IN (SELECT seq FROM history_resources WHERE scope = ? AND key = ?)", scope, resKey(a))
+		}
+	} else {
+		for _, a := range resourceAttrs {
+			add("seq IN (SELECT seq FROM history_resources WHERE scope = ? AND key = ?)", scope, resKey(a))
+		}
 	}
+	// DuckDB evaluates conditions in the order written: the selective ones (attribute values)
+	// first, then the time window, then the broad ones. Measured at 10 M events, an EventId
+	// lookup takes 10 ms this way and 26 ms with the attribute last.
 	for _, a := range q.Attributes {
 		switch a.Key {
 		case AttrEventID:
-			add("eventid = ?", a.Value)
+			add("eventid = ?", eventIDKey(a.Value))
 		case AttrEventName:
 			add("eventname = ?", a.Value)
 		case AttrEventSource:
@@ -341,13 +387,22 @@ func (ix *Index) queryCold(ctx context.Context, q *Query, after *position, cutof
 			default:
 				add("false")
 			}
-		case AttrResourceType:
-			add("contains(resources, ?)", "\x1f"+a.Value+"\x1e")
-		case AttrResourceName:
-			add("(contains(resources, ?) OR contains(resources, ?))", "\x1e"+a.Value+"\x1e", "\x1e"+a.Value+"\x1f")
 		}
 	}
-	query := "SELECT seq, off, eventtime FROM history WHERE " + strings.Join(where, " AND ") +
+	if !q.Start.IsZero() {
+		add("eventtime >= ?", q.Start.UTC())
+	}
+	if !q.End.IsZero() {
+		add("eventtime <= ?", q.End.UTC())
+	}
+	if after != nil {
+		t := time.Unix(0, after.time).UTC()
+		add("(eventtime < ? OR (eventtime = ? AND seq < ?))", t, t, after.seq)
+	}
+	add("scope = ?", scope)
+	add("seq <= ?", flushed)
+	add("recordedtime >= ?", cutoff)
+	query := "SELECT seq, off, eventtime FROM " + table + " WHERE " + strings.Join(where, " AND ") +
 		" ORDER BY eventtime DESC, seq DESC LIMIT " + fmt.Sprint(limit)
 	rows, err := ix.db.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -364,6 +419,7 @@ func (ix *Index) queryCold(ctx context.Context, q *Query, after *position, cutof
 		if t != nil {
 			m.pos.time = t.UnixNano()
 		}
+		m.cold = true
 		out = append(out, m)
 	}
 	return out, rows.Err()

@@ -80,9 +80,10 @@ type Journal struct {
 	closed   bool          // writer gone, files closed
 	notify   chan struct{} // closed and replaced whenever lastSeq advances, closed for good on Close
 	ckpts    map[string]uint64
-	lastSeq  atomic.Uint64 // written under mu, read without it
-	ckptMu   sync.Mutex    // serialises checkpoint file writes
-	retainMu sync.Mutex    // serialises Retain
+	lastSeq  atomic.Uint64         // written under mu, read without it
+	ckptMu   sync.Mutex            // serialises checkpoint file writes
+	retainMu sync.Mutex            // serialises Retain
+	readers  map[*segment]*os.File // read-only handles for ReadAt, guarded by mu
 
 	kick       chan struct{} // wakes the writer
 	writerDone chan struct{}
@@ -362,6 +363,10 @@ func (j *Journal) Close() error {
 
 	err := j.w.close()
 	j.mu.Lock()
+	for seg, f := range j.readers {
+		f.Close()
+		delete(j.readers, seg)
+	}
 	j.closed = true
 	close(j.notify)
 	j.mu.Unlock()

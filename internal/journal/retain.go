@@ -59,6 +59,10 @@ func (j *Journal) Retain(keepSince time.Time) (removed int, err error) {
 		// Drop it from the list first so no new cursor opens it; open ones keep reading it.
 		j.mu.Lock()
 		j.segs = j.segs[1:]
+		if f := j.readers[seg]; f != nil {
+			f.Close()
+			delete(j.readers, seg)
+		}
 		j.mu.Unlock()
 		if err = os.Remove(seg.path); err != nil {
 			err = fmt.Errorf("journal: remove segment %s: %w", seg.name, err)

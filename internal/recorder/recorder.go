@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	json "github.com/goccy/go-json"
 	"github.com/google/uuid"
 
 	"github.com/cairn-dev/cairn/internal/event"
@@ -109,13 +108,12 @@ func (r *Recorder) Record(ctx context.Context, scope Scope, raws [][]byte) ([]Re
 			results[i] = Result{Status: Rejected, Err: err}
 			continue
 		}
-		stamped, err := stamp(rec, scope, now)
-		if err != nil {
+		if err := stamp(rec, scope, now); err != nil {
 			results[i] = Result{Status: Rejected, EventID: rec.EventID, Err: err}
 			continue
 		}
 		results[i].EventID = rec.EventID
-		recs = append(recs, stamped)
+		recs = append(recs, event.AppendEnvelope(make([]byte, 0, len(rec.Raw)+256), rec))
 		idx = append(idx, i)
 		keys = append(keys, keyOf(rec.RecipientAccountID, rec.EventID))
 	}
@@ -168,18 +166,18 @@ func (r *Recorder) remember(k dedupKey) {
 	r.seen[k] = struct{}{}
 }
 
-// stamp fills eventID, eventTime, recipientAccountId and awsRegion where the record lacks them,
-// and enforces the scope's account.
-func stamp(rec *event.Record, scope Scope, now time.Time) ([]byte, error) {
+// stamp fills eventID, eventTime, recipientAccountId and awsRegion where the record lacks them
+// (rec.Raw gets the added fields), and enforces the scope's account.
+func stamp(rec *event.Record, scope Scope, now time.Time) error {
 	var add [][2]string
 	if rec.RecipientAccountID == "" {
 		if scope.Account == "" {
-			return nil, &event.FieldError{Field: "recipientAccountId", Problem: "missing, and the request names no account"}
+			return &event.FieldError{Field: "recipientAccountId", Problem: "missing, and the request names no account"}
 		}
 		rec.RecipientAccountID = scope.Account
 		add = append(add, [2]string{"recipientAccountId", scope.Account})
 	} else if !scope.AnyAccount && rec.RecipientAccountID != scope.Account {
-		return nil, &event.FieldError{Field: "recipientAccountId",
+		return &event.FieldError{Field: "recipientAccountId",
 			Problem: fmt.Sprintf("%s is not the caller's account %s; only the operator account records events for other accounts", rec.RecipientAccountID, scope.Account)}
 	}
 	if rec.AWSRegion == "" && scope.Region != "" {
@@ -197,10 +195,10 @@ func stamp(rec *event.Record, scope Scope, now time.Time) ([]byte, error) {
 	}
 	raw := event.Stamp(rec.Raw, add...)
 	if len(raw) > event.MaxRecordBytes {
-		return nil, &event.FieldError{Problem: fmt.Sprintf("record is %d bytes once stamped, over the %d-byte limit", len(raw), event.MaxRecordBytes)}
+		return &event.FieldError{Problem: fmt.Sprintf("record is %d bytes once stamped, over the %d-byte limit", len(raw), event.MaxRecordBytes)}
 	}
 	rec.Raw = raw
-	return raw, nil
+	return nil
 }
 
 // keyOf identifies an event for deduplication: its eventID within its recipient account. A hash,
@@ -227,10 +225,6 @@ func (r *Recorder) Load(ctx context.Context) error {
 	}
 	c := r.j.Cursor(from - 1)
 	defer c.Close()
-	var ids struct {
-		EventID            string `json:"eventID"`
-		RecipientAccountID string `json:"recipientAccountId"`
-	}
 	for {
 		ents, err := c.TryNext(8192, 16<<20)
 		if err != nil {
@@ -241,9 +235,8 @@ func (r *Recorder) Load(ctx context.Context) error {
 		}
 		r.mu.Lock()
 		for _, e := range ents {
-			ids.EventID, ids.RecipientAccountID = "", ""
-			if err := json.Unmarshal(e.Data, &ids); err == nil && ids.EventID != "" {
-				r.remember(keyOf(ids.RecipientAccountID, ids.EventID))
+			if s, _, err := event.OpenEnvelope(e.Data); err == nil && s.EventID != "" {
+				r.remember(keyOf(s.Account, s.EventID))
 			}
 		}
 		r.mu.Unlock()

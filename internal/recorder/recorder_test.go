@@ -29,6 +29,20 @@ func newRecorder(t *testing.T, dir string) (*Recorder, *journal.Journal) {
 	return r, j
 }
 
+// journaled returns the raw record of the journal's first envelope.
+func journaled(t *testing.T, j *journal.Journal) []byte {
+	t.Helper()
+	e, err := j.Cursor(0).TryNext(1, 1<<20)
+	if err != nil || len(e) == 0 {
+		t.Fatalf("journal: %v", err)
+	}
+	_, raw, err := event.OpenEnvelope(e[0].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append([]byte(nil), raw...)
+}
+
 func raws(ss ...string) [][]byte {
 	out := make([][]byte, len(ss))
 	for i, s := range ss {
@@ -53,16 +67,15 @@ func TestStampsMissingFields(t *testing.T) {
 	if err != nil || res[0].Status != Recorded || res[0].Seq != 1 || res[0].EventID == "" {
 		t.Fatalf("%+v %v", res, err)
 	}
-	e, _ := j.Cursor(0).TryNext(1, 1<<20)
-	rec, err := event.Parse(e[0].Data)
+	rec, err := event.Parse(journaled(t, j))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rec.RecipientAccountID != "111122223333" || rec.AWSRegion != "eu-west-1" || rec.EventTimeText != "2026-11-22T10:00:00Z" || rec.EventID != res[0].EventID {
-		t.Errorf("stamped %s", e[0].Data)
+		t.Errorf("stamped %s", rec.Raw)
 	}
-	if !strings.HasPrefix(string(e[0].Data), `{"eventName":"A","eventSource":"b.amazonaws.com",`) {
-		t.Errorf("producer bytes changed: %s", e[0].Data)
+	if !strings.HasPrefix(string(rec.Raw), `{"eventName":"A","eventSource":"b.amazonaws.com",`) {
+		t.Errorf("producer bytes changed: %s", rec.Raw)
 	}
 }
 
@@ -72,9 +85,8 @@ func TestKeepsProducerFields(t *testing.T) {
 	if _, err := r.Record(context.Background(), scope, raws(in)); err != nil {
 		t.Fatal(err)
 	}
-	e, _ := j.Cursor(0).TryNext(1, 1<<20)
-	if string(e[0].Data) != in {
-		t.Errorf("got %s", e[0].Data)
+	if got := string(journaled(t, j)); got != in {
+		t.Errorf("got %s", got)
 	}
 }
 
