@@ -70,6 +70,9 @@ type Server struct {
 	Addr     string
 	Data     string
 	Args     []string
+	// NoBootstrapEnv starts cairn without CAIRN_ACCOUNT_ID and the root key variables, so it
+	// generates its own; set it before Restart.
+	NoBootstrapEnv bool
 	cmd      *exec.Cmd
 	done     chan error
 	logs     *logBuffer
@@ -78,9 +81,14 @@ type Server struct {
 // Start runs cairn serve with extra flags. The server is stopped when the test ends.
 func Start(t testing.TB, flags ...string) *Server {
 	t.Helper()
-	s := &Server{t: t, Data: t.TempDir()}
-	s.Args = flags
+	s := New(t, flags...)
 	s.start()
+	return s
+}
+
+// New prepares a server without starting it; call Restart to start it.
+func New(t testing.TB, flags ...string) *Server {
+	s := &Server{t: t, Data: t.TempDir(), Args: flags}
 	t.Cleanup(func() { s.Stop() })
 	return s
 }
@@ -99,8 +107,10 @@ func (s *Server) start() {
 	}
 	args := append([]string{"serve", "--data", s.Data, "--listen", s.Addr}, s.Args...)
 	s.cmd = exec.Command(Binary(t), args...)
-	s.cmd.Env = append(os.Environ(),
-		"CAIRN_ACCOUNT_ID="+AccountID, "CAIRN_ROOT_ACCESS_KEY_ID="+AccessKey, "CAIRN_ROOT_SECRET_ACCESS_KEY="+SecretKey)
+	s.cmd.Env = os.Environ()
+	if !s.NoBootstrapEnv {
+		s.cmd.Env = append(s.cmd.Env, "CAIRN_ACCOUNT_ID="+AccountID, "CAIRN_ROOT_ACCESS_KEY_ID="+AccessKey, "CAIRN_ROOT_SECRET_ACCESS_KEY="+SecretKey)
+	}
 	s.logs = &logBuffer{}
 	s.cmd.Stdout = s.logs
 	s.cmd.Stderr = s.logs

@@ -1,0 +1,126 @@
+package integration
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+
+	"github.com/cairn-dev/cairn/internal/cairntest"
+)
+
+// The first start creates an account and a key, prints the exports and writes admin.env; they
+// work, and a restart keeps them.
+func TestBootstrapWritesWorkingAdminEnv(t *testing.T) {
+	s := cairntest.New(t)
+	s.NoBootstrapEnv = true
+	s.Restart()
+	env := map[string]string{}
+	f, err := os.Open(filepath.Join(s.Data, "admin.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "="); ok {
+			env[k] = v
+		}
+	}
+	f.Close()
+	if st, _ := os.Stat(filepath.Join(s.Data, "admin.env")); st.Mode().Perm() != 0o600 {
+		t.Errorf("admin.env mode %v", st.Mode().Perm())
+	}
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "AWS_REGION"} {
+		if env[k] == "" || !strings.Contains(s.Logs(), "export "+k+"=") {
+			t.Errorf("%s missing from admin.env or the printed exports", k)
+		}
+	}
+	lookup := func() error {
+		client := cloudtrail.NewFromConfig(aws.Config{Region: env["AWS_REGION"], BaseEndpoint: aws.String(env["AWS_ENDPOINT_URL"]),
+			Credentials: credentials.NewStaticCredentialsProvider(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], "")})
+		_, err := client.LookupEvents(context.Background(), &cloudtrail.LookupEventsInput{})
+		return err
+	}
+	if err := lookup(); err != nil {
+		t.Fatalf("admin.env credentials refused: %v", err)
+	}
+	s.Stop()
+	s.Restart()
+	if err := lookup(); err != nil {
+		t.Fatalf("after restart: %v", err)
+	}
+	if !strings.Contains(s.Logs(), "admin.env") {
+		t.Error("restart does not say where the credentials are")
+	}
+}
+
+// `cairn lookup` with the flags of aws cloudtrail lookup-events.
+func TestLookupCommand(t *testing.T) {
+	s := cairntest.Start(t)
+	want := seedSeptember(t, s)
+	cmd := exec.Command(cairntest.Binary(t), "lookup", "--endpoint-url", s.Endpoint, "--region", "ap-northeast-1",
+		"--lookup-attributes", "AttributeKey=EventName,AttributeValue=TerminateInstances",
+		"--start-time", "2019-09-01T00:00:00Z", "--end-time", "2019-09-30T23:59:59Z", "--output", "json")
+	cmd.Env = s.Env()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderrOf(err))
+	}
+	var resp struct{ Events []struct{ EventId, EventName string } }
+	if err := json.Unmarshal(out, &resp); err != nil || len(resp.Events) != len(want) || resp.Events[0].EventId != want[0] || resp.Events[0].EventName != "TerminateInstances" {
+		t.Fatalf("%d events, %v:\n%.300s", len(resp.Events), err, out)
+	}
+
+	table := exec.Command(cairntest.Binary(t), "lookup", "--region", "ap-northeast-1", "--max-results", "5", "--max-items", "5")
+	table.Env = s.Env()
+	out, err = table.Output()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderrOf(err))
+	}
+	if !strings.Contains(string(out), "EVENT TIME") || !strings.Contains(string(out), "NextToken: ") || !strings.Contains(string(out), "5 events") {
+		t.Errorf("table output:\n%s", out)
+	}
+
+	bad := exec.Command(cairntest.Binary(t), "lookup", "--max-results", "99")
+	bad.Env = s.Env()
+	out, err = bad.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "InvalidMaxResultsException") {
+		t.Errorf("bad request: %v\n%s", err, out)
+	}
+}
+
+// `cairn serve --demo` shows events at once, and /metrics and /healthz answer.
+func TestDemoAndObservability(t *testing.T) {
+	s := cairntest.Start(t, "--demo", "--demo-rate", "20")
+	client := cloudtrail.NewFromConfig(s.AWSConfig())
+	cairntest.WaitFor(t, 20*time.Second, "demo events", func() bool {
+		out, err := client.LookupEvents(context.Background(), &cloudtrail.LookupEventsInput{})
+		return err == nil && len(out.Events) == 50
+	})
+	resp, err := http.Get(s.Endpoint + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, m := range []string{"cairn_api_requests_total", "cairn_journal_last_sequence", "cairn_history_applied_sequence", "go_goroutines", "process_resident_memory_bytes"} {
+		if !strings.Contains(string(body), m) {
+			t.Errorf("/metrics lacks %s", m)
+		}
+	}
+	resp, err = http.Get(s.Endpoint + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Errorf("/healthz: %v %v", resp, err)
+	}
+}
