@@ -73,9 +73,9 @@ type Server struct {
 	// NoBootstrapEnv starts cairn without CAIRN_ACCOUNT_ID and the root key variables, so it
 	// generates its own; set it before Restart.
 	NoBootstrapEnv bool
-	cmd      *exec.Cmd
-	done     chan error
-	logs     *logBuffer
+	cmd            *exec.Cmd
+	done           chan error
+	logs           *logBuffer
 }
 
 // Start runs cairn serve with extra flags. The server is stopped when the test ends.

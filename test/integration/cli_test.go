@@ -77,7 +77,9 @@ func TestLookupCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderrOf(err))
 	}
-	var resp struct{ Events []struct{ EventId, EventName string } }
+	var resp struct {
+		Events []struct{ EventId, EventName string }
+	}
 	if err := json.Unmarshal(out, &resp); err != nil || len(resp.Events) != len(want) || resp.Events[0].EventId != want[0] || resp.Events[0].EventName != "TerminateInstances" {
 		t.Fatalf("%d events, %v:\n%.300s", len(resp.Events), err, out)
 	}
