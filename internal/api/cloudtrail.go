@@ -26,12 +26,31 @@ func (s *Server) cloudtrail(c *call) {
 	c.op = op
 	c.readOnly = isReadOnly(op)
 	c.params = lowerCamelJSON(c.body)
-	switch op {
-	case "LookupEvents":
-		s.lookupEvents(c)
-	default:
+	handler, ok := s.cloudtrailOps[op]
+	if !ok {
 		c.fail(awsproto.Errorf("UnknownOperationException", "Operation %s is not supported by this cairn server.", op), jsonError)
+		return
 	}
+	handler(c)
+}
+
+// operation handles one AWS operation; it writes the response or calls c.fail.
+type operation func(c *call)
+
+// cloudtrailOperations lists the CloudTrail operations of each feature. A feature adds its own
+// map (trails, event data stores, …) in its own file and merges it here.
+func (s *Server) cloudtrailOperations() map[string]operation {
+	ops := map[string]operation{
+		"LookupEvents": s.lookupEvents,
+	}
+	for _, feature := range []map[string]operation{
+		// Features register here, e.g. s.trailOperations().
+	} {
+		for name, op := range feature {
+			ops[name] = op
+		}
+	}
+	return ops
 }
 
 func isReadOnly(op string) bool {

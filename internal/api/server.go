@@ -52,6 +52,8 @@ type Server struct {
 	verifier *sigv4.Verifier
 	mux      *http.ServeMux
 	metrics  *metrics
+
+	cloudtrailOps map[string]operation
 }
 
 // Body limits: AWS JSON operations are small; ingest batches can be large.
@@ -80,6 +82,7 @@ func New(cfg Config) *Server {
 		MaxSkew: cfg.MaxSkew,
 		Now:     cfg.Now,
 	}
+	s.cloudtrailOps = s.cloudtrailOperations()
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry}))
 	s.mux.HandleFunc("POST "+ingest.Path, s.aws)

@@ -2,6 +2,10 @@
 // access keys and, as features land, trails, event data stores, log groups, alarms and topics.
 // Schema changes are numbered migrations in migrations/, applied in order, each once, each in its
 // own transaction. Domain packages own their queries; meta owns the file and the schema.
+//
+// Each feature numbers its migrations in its own range (see migrations/README.md), and any
+// migration not yet applied is applied, even one numbered below others already applied: features
+// developed side by side land in either order.
 package meta
 
 import (
@@ -42,10 +46,20 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')))`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	var current int
-	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
+	applied := map[int]bool{}
+	rows, err := db.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("read applied migrations: %w", err)
 	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return err
+		}
+		applied[v] = true
+	}
+	rows.Close()
 	files, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return err
@@ -57,7 +71,7 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 		if err != nil {
 			return fmt.Errorf("migration %s: name must start with its number", name)
 		}
-		if version <= current {
+		if applied[version] {
 			continue
 		}
 		body, err := migrations.ReadFile(f)

@@ -23,3 +23,22 @@ func TestMigrateIsIdempotent(t *testing.T) {
 		db.Close()
 	}
 }
+
+// A migration numbered below one already applied (a feature that landed later) still applies.
+func TestMigrateAppliesGaps(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "meta.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`DELETE FROM schema_migrations WHERE version = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO schema_migrations (version, name) VALUES (999, 'later')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := Migrate(ctx, db); err == nil {
+		t.Fatal("re-applying 0001 over existing tables should fail, proving it was attempted")
+	}
+}
