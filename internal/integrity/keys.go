@@ -1,6 +1,7 @@
 package integrity
 
 import (
+	"context"
 	"crypto/md5"
 	"crypto/rand"
 	"crypto/rsa"
@@ -237,4 +238,16 @@ func writeFileSync(path string, data []byte) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// Provider returns the KeyProvider of one region's keys, for validating without the API.
+func (kr *Keyring) Provider(region string) KeyProvider { return regionKeys{kr, region} }
+
+type regionKeys struct {
+	kr     *Keyring
+	region string
+}
+
+func (r regionKeys) PublicKeys(ctx context.Context, start, end time.Time) ([]PublicKey, error) {
+	return r.kr.PublicKeys(r.region, start, end, time.Now())
 }
