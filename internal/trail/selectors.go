@@ -6,42 +6,44 @@ import (
 	"github.com/cairn-dev/cairn/internal/event"
 )
 
+// Selector types marshal with AWS's member names: they are stored, and answered, as such.
+
 // EventSelector is a basic event selector.
 type EventSelector struct {
-	ReadWriteType                 string         `json:"readWriteType"` // ReadOnly, WriteOnly, All
-	IncludeManagementEvents       bool           `json:"includeManagementEvents"`
-	DataResources                 []DataResource `json:"dataResources"`
-	ExcludeManagementEventSources []string       `json:"excludeManagementEventSources"`
+	ReadWriteType                 string // ReadOnly, WriteOnly, All
+	IncludeManagementEvents       bool
+	DataResources                 []DataResource
+	ExcludeManagementEventSources []string
 }
 
 // DataResource selects data events on resources of Type whose ARN starts with one of Values.
 type DataResource struct {
-	Type   string   `json:"type"`
-	Values []string `json:"values"`
+	Type   string
+	Values []string
 }
 
 // AdvancedEventSelector matches events that satisfy every field selector.
 type AdvancedEventSelector struct {
-	Name           string          `json:"name,omitempty"`
-	FieldSelectors []FieldSelector `json:"fieldSelectors"`
+	Name           string `json:",omitempty"`
+	FieldSelectors []FieldSelector
 }
 
 // FieldSelector is one condition on one field. Within an operator the values are
 // alternatives (Equals a OR b; NotEquals neither a NOR b); the operators present all apply.
 type FieldSelector struct {
-	Field         string   `json:"field"`
-	Equals        []string `json:"equals,omitempty"`
-	StartsWith    []string `json:"startsWith,omitempty"`
-	EndsWith      []string `json:"endsWith,omitempty"`
-	NotEquals     []string `json:"notEquals,omitempty"`
-	NotStartsWith []string `json:"notStartsWith,omitempty"`
-	NotEndsWith   []string `json:"notEndsWith,omitempty"`
+	Field         string
+	Equals        []string `json:",omitempty"`
+	StartsWith    []string `json:",omitempty"`
+	EndsWith      []string `json:",omitempty"`
+	NotEquals     []string `json:",omitempty"`
+	NotStartsWith []string `json:",omitempty"`
+	NotEndsWith   []string `json:",omitempty"`
 }
 
 // InsightSelector enables one kind of Insights event.
 type InsightSelector struct {
-	InsightType     string   `json:"insightType"`
-	EventCategories []string `json:"eventCategories,omitempty"`
+	InsightType     string
+	EventCategories []string `json:",omitempty"`
 }
 
 // DefaultEventSelectors is what a trail without custom selectors logs: every management event.
