@@ -11,10 +11,11 @@ import (
 	"time"
 )
 
-// Credentials of the S3-compatible test server.
+// Credentials of the S3-compatible test server: cairn's, because the aws CLI signs its S3 and
+// CloudTrail calls with the same key.
 const (
-	S3AccessKey = "AKIAVERSITYTESTKEY01"
-	S3SecretKey = "versity/test/secret/key/00000000000000000"
+	S3AccessKey = AccessKey
+	S3SecretKey = SecretKey
 )
 
 // S3Server is a running versitygw (an S3-compatible server) over a temporary directory.
