@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/cairn-dev/cairn/internal/event"
@@ -233,6 +234,15 @@ func (d *Deliverer) cycle(ctx context.Context) (more bool, err error) {
 	}
 
 	batches := map[batchKey]*batch{}
+	interned := map[string]string{}
+	intern := func(v string) string {
+		if s, ok := interned[v]; ok {
+			return s
+		}
+		s := strings.Clone(v)
+		interned[s] = s
+		return s
+	}
 	var order []batchKey
 	c := d.j.Cursor(from)
 	defer c.Close()
@@ -265,8 +275,10 @@ read:
 			}
 			rec := bytes.Clone(raw)
 			held += len(rec)
+			// The summary's strings alias the cursor's buffer: intern what the batches keep.
+			account, region := intern(s.Account), intern(s.Region)
 			for _, t := range routed {
-				k := batchKey{t.ARN, s.Account, s.Region, s.Category == event.CategoryInsight}
+				k := batchKey{t.ARN, account, region, s.Category == event.CategoryInsight}
 				b := batches[k]
 				if b == nil {
 					b = &batch{trail: t, account: k.account, region: k.region, insight: k.insight}

@@ -1,7 +1,8 @@
 // Package local is the embedded object store: one directory per bucket under a root, each object
-// a file at its key's path, its user metadata in a JSON file beside it
-// (".cairn-meta.<name>"). Objects moved to the colder tier live under a separate root with the
-// same layout; Get and List see both tiers.
+// a file at its key's path and, if it has user metadata, a JSON file beside it
+// (".<name>.cairn-meta", which globs such as *.json.gz do not match, so other tools can read
+// the tree). Objects moved to the colder tier live under a separate root with the same layout;
+// Get and List see both tiers.
 package local
 
 import (
@@ -22,10 +23,14 @@ import (
 )
 
 const (
-	metaPrefix = ".cairn-meta."
+	metaSuffix = ".cairn-meta"
 	tmpPrefix  = ".cairn-tmp."
-	reserved   = ".cairn-"
 )
+
+// reserved reports whether a file or key segment name is one of cairn's own files.
+func reserved(name string) bool {
+	return strings.HasPrefix(name, tmpPrefix) || (strings.HasPrefix(name, ".") && strings.HasSuffix(name, metaSuffix))
+}
 
 // Store is a directory-backed object store.
 type Store struct {
@@ -52,7 +57,7 @@ func checkKey(key string) error {
 		return fmt.Errorf("%w: %q must be 1 to 1024 bytes", objstore.ErrInvalidKey, key)
 	}
 	for _, seg := range strings.Split(key, "/") {
-		if seg == "" || seg == "." || seg == ".." || strings.HasPrefix(seg, reserved) || strings.ContainsRune(seg, 0) {
+		if seg == "" || seg == "." || seg == ".." || reserved(seg) || strings.ContainsRune(seg, 0) {
 			return fmt.Errorf("%w: %q has an empty, '.', '..' or reserved path segment", objstore.ErrInvalidKey, key)
 		}
 	}
@@ -65,7 +70,7 @@ func (s *Store) path(root, bucket, key string) string {
 	return filepath.Join(root, bucket, filepath.FromSlash(key))
 }
 
-func metaPath(p string) string { return filepath.Join(filepath.Dir(p), metaPrefix+filepath.Base(p)) }
+func metaPath(p string) string { return filepath.Join(filepath.Dir(p), "."+filepath.Base(p)+metaSuffix) }
 
 // CreateBucket implements objstore.Store.
 func (s *Store) CreateBucket(ctx context.Context, bucket string) error {
@@ -117,12 +122,16 @@ func (s *Store) Put(ctx context.Context, bucket, key string, body []byte, meta m
 	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
 		return fmt.Errorf("put s3://%s/%s: %w", bucket, key, err)
 	}
-	m := map[string]string{}
-	for k, v := range meta {
-		m[strings.ToLower(k)] = v
-	}
-	mb, _ := json.Marshal(m)
-	if err := writeAtomic(metaPath(p), mb); err != nil {
+	if len(meta) > 0 {
+		m := map[string]string{}
+		for k, v := range meta {
+			m[strings.ToLower(k)] = v
+		}
+		mb, _ := json.Marshal(m)
+		if err := writeAtomic(metaPath(p), mb); err != nil {
+			return fmt.Errorf("put s3://%s/%s: metadata: %w", bucket, key, err)
+		}
+	} else if err := os.Remove(metaPath(p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("put s3://%s/%s: metadata: %w", bucket, key, err)
 	}
 	if err := writeAtomic(p, body); err != nil {
@@ -220,7 +229,7 @@ func (s *Store) List(ctx context.Context, bucket, prefix, marker string, fn func
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if strings.HasPrefix(d.Name(), reserved) || d.IsDir() {
+			if reserved(d.Name()) || d.IsDir() {
 				return nil
 			}
 			rel, err := filepath.Rel(base, p)
