@@ -70,7 +70,9 @@ func (s *Store) path(root, bucket, key string) string {
 	return filepath.Join(root, bucket, filepath.FromSlash(key))
 }
 
-func metaPath(p string) string { return filepath.Join(filepath.Dir(p), "."+filepath.Base(p)+metaSuffix) }
+func metaPath(p string) string {
+	return filepath.Join(filepath.Dir(p), "."+filepath.Base(p)+metaSuffix)
+}
 
 // CreateBucket implements objstore.Store.
 func (s *Store) CreateBucket(ctx context.Context, bucket string) error {
