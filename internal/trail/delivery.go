@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cairn-dev/cairn/internal/event"
@@ -192,6 +194,7 @@ type batch struct {
 	region  string
 	insight bool
 	records [][]byte
+	times   []time.Time // each record's eventTime (zero if absent)
 	oldest  time.Time
 	newest  time.Time
 }
@@ -286,6 +289,7 @@ read:
 					order = append(order, k)
 				}
 				b.records = append(b.records, rec)
+				b.times = append(b.times, s.EventTime)
 				if !s.EventTime.IsZero() {
 					if b.oldest.IsZero() || s.EventTime.Before(b.oldest) {
 						b.oldest = s.EventTime
@@ -311,16 +315,28 @@ read:
 			return false, fmt.Errorf("record delivery cycle: %w", err)
 		}
 	}
+	// Batches are compressed and written in parallel; gzip is most of delivery's work.
+	results := make([][]deliveredFile, len(order))
+	errs := make([]error, len(order))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, k := range order {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i], errs[i] = d.write(ctx, batches[k], from, to, at)
+		}()
+	}
+	wg.Wait()
 	var files []deliveredFile
 	failed := map[string]error{}
-	for _, k := range order {
-		b := batches[k]
-		fs, err := d.write(ctx, b, from, to, at)
-		if err != nil {
-			failed[b.trail.ARN] = err
+	for i, k := range order {
+		if errs[i] != nil {
+			failed[batches[k].trail.ARN] = errs[i]
 			continue
 		}
-		files = append(files, fs...)
+		files = append(files, results[i]...)
 	}
 	for arn, err := range failed {
 		if serr := d.store.recordDelivery(ctx, arn, d.opts.Now(), false, err); serr != nil {
@@ -380,7 +396,7 @@ func (d *Deliverer) write(ctx context.Context, b *batch, from, to uint64, at tim
 			size += len(b.records[end]) + 1
 			end++
 		}
-		recs := b.records[start:end]
+		recs, times := b.records[start:end], b.times[start:end]
 		start = end
 		raw := logfile.Marshal(recs)
 		var body bytes.Buffer
@@ -414,7 +430,7 @@ func (d *Deliverer) write(ctx context.Context, b *batch, from, to uint64, at tim
 		sum := sha256.Sum256(raw)
 		oldest, newest := b.oldest, b.newest
 		if len(recs) != len(b.records) {
-			oldest, newest = eventTimes(recs)
+			oldest, newest = span(times)
 		}
 		out = append(out, deliveredFile{trail: t, account: b.account, region: b.region, key: key, hash: hex.EncodeToString(sum[:]),
 			oldest: oldest, newest: newest, at: at, insight: b.insight})
@@ -422,18 +438,17 @@ func (d *Deliverer) write(ctx context.Context, b *batch, from, to uint64, at tim
 	return out, nil
 }
 
-// eventTimes finds the oldest and newest eventTime of records (for a batch split in parts).
-func eventTimes(recs [][]byte) (oldest, newest time.Time) {
-	for _, raw := range recs {
-		r, err := event.Parse(raw)
-		if err != nil || r.EventTime.IsZero() {
+// span returns the oldest and newest of times, ignoring zero ones.
+func span(times []time.Time) (oldest, newest time.Time) {
+	for _, t := range times {
+		if t.IsZero() {
 			continue
 		}
-		if oldest.IsZero() || r.EventTime.Before(oldest) {
-			oldest = r.EventTime
+		if oldest.IsZero() || t.Before(oldest) {
+			oldest = t
 		}
-		if r.EventTime.After(newest) {
-			newest = r.EventTime
+		if t.After(newest) {
+			newest = t
 		}
 	}
 	return oldest, newest

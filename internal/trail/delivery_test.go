@@ -25,7 +25,7 @@ import (
 const acct = "111122223333"
 
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	j       *journal.Journal
 	store   *Store
@@ -36,7 +36,7 @@ type fixture struct {
 	clock   time.Time
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
