@@ -223,3 +223,54 @@ func mustGunzip(t *testing.T, gz []byte) []byte {
 	}
 	return out
 }
+
+// An organisation trail delivers each member's events under AWSLogs/<o-id>/<account>/, with a
+// digest chain per account, and covers an account that joined after the trail was created.
+func TestOrganizationTrailLayout(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	accounts, err := iam.NewStore(f.store.db, filepath.Join(f.dir, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, err := accounts.CreateOrganization(ctx, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &Trail{Name: "org", Account: acct, HomeRegion: "us-east-1", S3BucketName: "org-bucket", IncludeGlobalServiceEvents: true,
+		IsMultiRegionTrail: true, IsOrganizationTrail: true, OrganizationID: org, LogFileValidationEnabled: true}
+	f.objects.CreateBucket(ctx, tr.S3BucketName)
+	if err := f.store.Create(ctx, tr, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.store.SetLogging(ctx, tr.ARN, true, time.Now().Add(-time.Second))
+	f.store.StartChains(ctx, tr, f.clock)
+	if err := accounts.JoinOrganization(ctx, org, "444455556666"); err != nil {
+		t.Fatal(err)
+	}
+	f.record(2, "us-east-1", "RunInstances")
+	res, err := f.rec.Record(ctx, recorder.Scope{AnyAccount: true}, [][]byte{[]byte(`{"eventVersion":"1.11","eventTime":"2026-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"CreateBucket","awsRegion":"eu-west-1","eventID":"member-1","recipientAccountId":"444455556666","eventCategory":"Management","readOnly":false}`)})
+	if err != nil || res[0].Status != recorder.Recorded {
+		t.Fatalf("record member event: %v %+v", err, res)
+	}
+	f.step()
+	f.clock = f.clock.Add(11 * time.Second)
+	f.step()
+	var keys []string
+	f.objects.List(ctx, "org-bucket", "", "", func(o objstore.Object) bool { keys = append(keys, o.Key); return true })
+	want := []string{
+		"AWSLogs/" + org + "/111122223333/CloudTrail-Digest/us-east-1/",
+		"AWSLogs/" + org + "/111122223333/CloudTrail/us-east-1/",
+		"AWSLogs/" + org + "/444455556666/CloudTrail-Digest/eu-west-1/",
+		"AWSLogs/" + org + "/444455556666/CloudTrail/eu-west-1/",
+	}
+	for _, w := range want {
+		found := false
+		for _, k := range keys {
+			found = found || strings.HasPrefix(k, w)
+		}
+		if !found {
+			t.Errorf("nothing delivered under %s; keys:\n%s", w, strings.Join(keys, "\n"))
+		}
+	}
+}
