@@ -132,6 +132,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	cfg.demoIntervals(fs)
 	if err := cfg.validate(); err != nil {
 		return err
 	}

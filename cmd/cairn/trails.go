@@ -36,6 +36,22 @@ func (c *serveConfig) registerTrailFlags(fs *flag.FlagSet) {
 	})
 }
 
+// demoIntervals makes the demo deliver within seconds (10s log files, 1m digests) unless the
+// intervals were given.
+func (c *serveConfig) demoIntervals(fs *flag.FlagSet) {
+	if !c.demo {
+		return
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["delivery-interval"] {
+		c.deliveryInterval = 10 * time.Second
+	}
+	if !set["digest-interval"] {
+		c.digestInterval = time.Minute
+	}
+}
+
 func (c *serveConfig) validateTrails() []string {
 	var problems []string
 	if c.objectStore != "local" && c.objectStore != "s3" {
