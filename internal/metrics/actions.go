@@ -83,16 +83,22 @@ func (s *Store) runAction(ctx context.Context, a action) {
 	default:
 		id, err = s.opt.Publisher.Publish(ctx, a.arn, a.subject, a.message)
 	}
-	data := map[string]any{"actionState": "Succeeded", "stateUpdateTimestamp": a.at.UnixMilli(), "notificationResource": a.arn, "publishedMessage": a.message}
+	data := struct {
+		ActionState          string `json:"actionState"`
+		StateUpdateTimestamp int64  `json:"stateUpdateTimestamp"`
+		NotificationResource string `json:"notificationResource"`
+		PublishedMessage     string `json:"publishedMessage,omitempty"`
+		Error                string `json:"error,omitempty"`
+	}{"Succeeded", a.at.UnixMilli(), a.arn, a.message, ""}
 	summary := "Successfully executed action " + a.arn
 	if err != nil {
 		s.opt.Logger.Warn("alarm action failed", "alarm", a.alarm.Name, "action", a.arn, "err", err)
-		data = map[string]any{"actionState": "Failed", "stateUpdateTimestamp": a.at.UnixMilli(), "notificationResource": a.arn, "error": err.Error()}
+		data.ActionState, data.PublishedMessage, data.Error = "Failed", "", err.Error()
 		summary = "Failed to execute action " + a.arn
 	} else {
 		s.opt.Logger.Debug("alarm notification published", "alarm", a.alarm.Name, "topic", a.arn, "message", id)
 	}
-	if herr := s.addHistory(context.WithoutCancel(ctx), &a.alarm, s.opt.Now().UTC(), "Action", summary, data); herr != nil {
+	if herr := s.addHistory(context.WithoutCancel(ctx), &a.alarm, s.opt.Now().UTC().Truncate(time.Millisecond), "Action", summary, data); herr != nil {
 		s.opt.Logger.Warn("record alarm action", "alarm", a.alarm.Name, "err", herr)
 	}
 }

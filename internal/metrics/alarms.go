@@ -86,7 +86,7 @@ func (s *Store) PutAlarm(ctx context.Context, account, region string, cfg AlarmC
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.opt.Now().UTC()
+	now := s.opt.Now().UTC().Truncate(time.Millisecond)
 	old := s.alarms[alarmKey{account, region, cfg.Name}]
 	a := &Alarm{AlarmConfig: cfg, Account: account, Region: region, ConfigUpdated: now}
 	kind, summary := "Create", fmt.Sprintf("Alarm %q created", cfg.Name)
@@ -230,7 +230,7 @@ func (s *Store) DeleteAlarms(ctx context.Context, account, region string, names 
 			return &Error{Kind: ErrNotFound, Message: fmt.Sprintf("Alarm %s does not exist.", n)}
 		}
 	}
-	now := s.opt.Now().UTC()
+	now := s.opt.Now().UTC().Truncate(time.Millisecond)
 	for _, n := range names {
 		a := s.alarms[alarmKey{account, region, n}]
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM alarms WHERE account = ? AND region = ? AND name = ?`, account, region, n); err != nil {
@@ -266,7 +266,7 @@ func (s *Store) SetAlarmState(ctx context.Context, account, region, name, state,
 	if a == nil {
 		return &Error{Kind: ErrNotFound, Message: fmt.Sprintf("Alarm %s does not exist.", name)}
 	}
-	return s.transition(ctx, a, outcome{State: state, Reason: reason, ReasonData: reasonData}, s.opt.Now().UTC())
+	return s.transition(ctx, a, outcome{State: state, Reason: reason, ReasonData: reasonData}, s.opt.Now().UTC().Truncate(time.Millisecond))
 }
 
 // SetActionsEnabled enables or disables the actions of the named alarms; unknown names are ignored,
@@ -274,7 +274,7 @@ func (s *Store) SetAlarmState(ctx context.Context, account, region, name, state,
 func (s *Store) SetActionsEnabled(ctx context.Context, account, region string, names []string, enabled bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.opt.Now().UTC()
+	now := s.opt.Now().UTC().Truncate(time.Millisecond)
 	for _, n := range names {
 		a := s.alarms[alarmKey{account, region, n}]
 		if a == nil || a.ActionsEnabled == enabled {
@@ -338,7 +338,7 @@ func (s *Store) Alarm(account, region, name string) (Alarm, bool) {
 func (s *Store) EvaluateAll(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.opt.Now().UTC()
+	now := s.opt.Now().UTC().Truncate(time.Millisecond)
 	for _, a := range s.alarms {
 		if err := s.evaluate(ctx, a, now); err != nil {
 			return err
@@ -399,15 +399,24 @@ func (s *Store) transition(ctx context.Context, a *Alarm, o outcome, now time.Ti
 	if err := s.saveAlarm(ctx, a); err != nil {
 		return err
 	}
-	state := func(v, reason, data string) map[string]any {
-		m := map[string]any{"stateValue": v, "stateReason": reason}
-		if data != "" && json.Valid([]byte(data)) {
-			m["stateReasonData"] = json.RawMessage(data)
-		}
-		return m
+	type stateJSON struct {
+		StateValue      string          `json:"stateValue"`
+		StateReason     string          `json:"stateReason"`
+		StateReasonData json.RawMessage `json:"stateReasonData,omitempty"`
 	}
-	if err := s.addHistory(ctx, a, now, "StateUpdate", fmt.Sprintf("Alarm updated from %s to %s", oldState, o.State),
-		map[string]any{"version": "1.0", "oldState": state(oldState, oldReason, oldData), "newState": state(o.State, o.Reason, o.ReasonData)}); err != nil {
+	state := func(v, reason, data string) stateJSON {
+		st := stateJSON{StateValue: v, StateReason: reason}
+		if data != "" && json.Valid([]byte(data)) {
+			st.StateReasonData = json.RawMessage(data)
+		}
+		return st
+	}
+	data := struct {
+		Version  string    `json:"version"`
+		OldState stateJSON `json:"oldState"`
+		NewState stateJSON `json:"newState"`
+	}{"1.0", state(oldState, oldReason, oldData), state(o.State, o.Reason, o.ReasonData)}
+	if err := s.addHistory(ctx, a, now, "StateUpdate", fmt.Sprintf("Alarm updated from %s to %s", oldState, o.State), data); err != nil {
 		return err
 	}
 	if !changed || !a.ActionsEnabled {

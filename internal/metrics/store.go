@@ -194,7 +194,7 @@ func (s *Store) Put(ctx context.Context, data []Datum) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.opt.Now()
+	now := s.opt.Now().UTC().Truncate(time.Millisecond)
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store datapoints: %w", err)
