@@ -1,13 +1,17 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
 	"github.com/cairn-dev/cairn/internal/api/awsproto"
 	cw "github.com/cairn-dev/cairn/internal/metrics"
+	"github.com/klauspost/compress/gzip"
 )
 
 // CloudWatch (signing name monitoring) is served over the three protocols its clients use
@@ -88,6 +92,17 @@ func (s *Server) cloudwatch(c *call) {
 		proto, op = cwCBOR, name
 	} else if prefix, name, ok := awsproto.Target(c.r.Header.Get("X-Amz-Target")); ok && prefix == cloudwatchTarget {
 		proto, op = cwJSON, name
+	}
+	// Clients compress PutMetricData (the model's requestcompression trait): aws-sdk-go-v2
+	// always, botocore above 10 KB. The signature covers the compressed bytes, checked already.
+	if strings.Contains(strings.ToLower(c.r.Header.Get("Content-Encoding")), "gzip") {
+		body, err := gunzip(c.body, maxRPCBody)
+		if err != nil {
+			c.op = op
+			s.cwFail(c, proto, cwInvalid("The request body is not valid gzip: %v.", err))
+			return
+		}
+		c.body = body
 	}
 	var q *awsproto.Query
 	if proto == cwQuery {
@@ -239,6 +254,22 @@ func compact(v any) any {
 		}
 	}
 	return v
+}
+
+// gunzip decompresses a request body, refusing more than limit bytes.
+func gunzip(b []byte, limit int64) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	out, err := io.ReadAll(io.LimitReader(zr, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(out)) > limit {
+		return nil, fmt.Errorf("it decompresses to more than %d bytes", limit)
+	}
+	return out, nil
 }
 
 // Errors naming a member, in CloudWatch's words.
