@@ -99,7 +99,7 @@ func benchAlarm(ctx context.Context, args []string, stdout, stderr io.Writer) er
 				}
 				ds := make([]datum, *batch)
 				for j := range ds {
-					ds[j] = datum{"Latency", []dim{{"Probe", strconv.Itoa(int(n+int64(j)) % *alarms)}}, float64(j)}
+					ds[j] = datum{"Failures", []dim{{"Probe", strconv.Itoa(int(n+int64(j)) % *alarms)}}, 0}
 				}
 				if err := call("PutMetricData", map[string]any{"Namespace": "Bench", "MetricData": ds}, nil); err != nil {
 					errc <- err

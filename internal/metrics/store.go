@@ -40,6 +40,9 @@ type Store struct {
 	watched map[string]map[alarmKey]bool // metric key → alarms on it
 
 	actions *actionQueue
+
+	// Prepared once: Put runs them per metric and minute, and preparing costs more than running.
+	getPoint, putPoint, points *sql.Stmt
 }
 
 // Open loads the alarms and metric index from db (migrated by meta.Open).
@@ -61,6 +64,19 @@ func Open(ctx context.Context, db *sql.DB, opt Options) (*Store, error) {
 	}
 	s := &Store{db: db, opt: opt, series: map[string]int64{}, alarms: map[alarmKey]*Alarm{}, watched: map[string]map[alarmKey]bool{}}
 	s.actions = newActionQueue(s)
+	var err error
+	if s.getPoint, err = db.PrepareContext(ctx, `SELECT sum, count, min, max, sketch FROM metric_points WHERE series = ? AND minute = ? AND unit = ?`); err != nil {
+		return nil, fmt.Errorf("prepare datapoint query: %w", err)
+	}
+	if s.putPoint, err = db.PrepareContext(ctx, `INSERT OR REPLACE INTO metric_points (series, minute, unit, sum, count, min, max, sketch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
+		return nil, fmt.Errorf("prepare datapoint insert: %w", err)
+	}
+	if s.points, err = db.PrepareContext(ctx, `SELECT p.minute, p.unit, p.sum, p.count, p.min, p.max, p.sketch FROM metric_points p
+		JOIN metric_series m ON m.id = p.series
+		WHERE m.account = ? AND m.region = ? AND m.namespace = ? AND m.name = ? AND m.dimensions = ?
+		AND p.minute >= ? AND p.minute < ? AND (? = '' OR p.unit = ?) ORDER BY p.minute`); err != nil {
+		return nil, fmt.Errorf("prepare datapoints query: %w", err)
+	}
 	if err := s.loadAlarms(ctx); err != nil {
 		return nil, err
 	}
@@ -211,8 +227,7 @@ func (s *Store) Put(ctx context.Context, data []Datum) error {
 	for pk, a := range batch {
 		var cur aggregate
 		var blob []byte
-		err := tx.QueryRowContext(ctx, `SELECT sum, count, min, max, sketch FROM metric_points WHERE series = ? AND minute = ? AND unit = ?`,
-			ids[pk.series], pk.minute, pk.unit).Scan(&cur.sum, &cur.count, &cur.min, &cur.max, &blob)
+		err := tx.StmtContext(ctx, s.getPoint).QueryRowContext(ctx, ids[pk.series], pk.minute, pk.unit).Scan(&cur.sum, &cur.count, &cur.min, &cur.max, &blob)
 		switch {
 		case err == sql.ErrNoRows:
 			cur = *a
@@ -224,8 +239,7 @@ func (s *Store) Put(ctx context.Context, data []Datum) error {
 			}
 			cur.merge(a)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO metric_points (series, minute, unit, sum, count, min, max, sketch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			ids[pk.series], pk.minute, pk.unit, cur.sum, cur.count, cur.min, cur.max, cur.sk.marshal()); err != nil {
+		if _, err := tx.StmtContext(ctx, s.putPoint).ExecContext(ctx, ids[pk.series], pk.minute, pk.unit, cur.sum, cur.count, cur.min, cur.max, cur.sk.marshal()); err != nil {
 			return fmt.Errorf("store datapoint: %w", err)
 		}
 	}
@@ -322,11 +336,7 @@ func (s *Store) Statistics(ctx context.Context, q Query) ([]Datapoint, error) {
 		return nil, invalid("Period", "The parameter Period must be a multiple of 60.")
 	}
 	start := q.Start.Truncate(time.Minute)
-	rows, err := s.db.QueryContext(ctx, `SELECT p.minute, p.unit, p.sum, p.count, p.min, p.max, p.sketch FROM metric_points p
-		JOIN metric_series m ON m.id = p.series
-		WHERE m.account = ? AND m.region = ? AND m.namespace = ? AND m.name = ? AND m.dimensions = ?
-		AND p.minute >= ? AND p.minute < ? AND (? = '' OR p.unit = ?) ORDER BY p.minute`,
-		q.Account, q.Region, q.Namespace, q.Name, canonicalDims(q.Dimensions), start.Unix(), q.End.Unix(), q.Unit, q.Unit)
+	rows, err := s.points.QueryContext(ctx, q.Account, q.Region, q.Namespace, q.Name, canonicalDims(q.Dimensions), start.Unix(), q.End.Unix(), q.Unit, q.Unit)
 	if err != nil {
 		return nil, fmt.Errorf("read datapoints: %w", err)
 	}
