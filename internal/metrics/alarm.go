@@ -32,8 +32,7 @@ type Error struct {
 func (e *Error) Error() string { return e.Message }
 func (e *Error) Unwrap() error { return e.Kind }
 
-func invalid(member, format string, args ...any) error {
-	_ = member
+func invalid(format string, args ...any) error {
 	return &Error{Kind: ErrInvalidParameter, Message: fmt.Sprintf(format, args...)}
 }
 
@@ -168,51 +167,51 @@ func (c *AlarmConfig) Validate() error {
 	case c.Name == "":
 		return missing("AlarmName")
 	case len(c.Name) > 255:
-		return invalid("AlarmName", "The parameter AlarmName must be at most 255 characters long.")
+		return invalid("The parameter AlarmName must be at most 255 characters long.")
 	case strings.IndexFunc(c.Name, unicode.IsControl) >= 0:
-		return invalid("AlarmName", "The parameter AlarmName must not contain control characters.")
+		return invalid("The parameter AlarmName must not contain control characters.")
 	case c.Description != nil && len(*c.Description) > 1024:
-		return invalid("AlarmDescription", "The parameter AlarmDescription must be at most 1024 characters long.")
+		return invalid("The parameter AlarmDescription must be at most 1024 characters long.")
 	case c.MetricName == "":
 		return missing("MetricName")
 	case c.Namespace == "":
 		return missing("Namespace")
 	case len(c.MetricName) > 255:
-		return invalid("MetricName", "The parameter MetricName must be at most 255 characters long.")
+		return invalid("The parameter MetricName must be at most 255 characters long.")
 	case len(c.Namespace) > 255 || strings.HasPrefix(c.Namespace, ":"):
-		return invalid("Namespace", "The value %s for parameter Namespace is invalid.", c.Namespace)
+		return invalid("The value %s for parameter Namespace is invalid.", c.Namespace)
 	case len(c.Dimensions) > 30:
-		return invalid("Dimensions", "The collection Dimensions must not have more than 30 members.")
+		return invalid("The collection Dimensions must not have more than 30 members.")
 	case c.Statistic == "" && c.ExtendedStatistic == "":
 		return &Error{Kind: ErrMissingParameter, Message: "Either the parameter Statistic or ExtendedStatistic is required."}
 	case c.Statistic != "" && c.ExtendedStatistic != "":
 		return &Error{Kind: ErrInvalidCombination, Message: "Exactly one of the parameters Statistic and ExtendedStatistic must be set."}
 	case c.Statistic != "" && !ValidStatistic(c.Statistic):
-		return invalid("Statistic", "The value %s for parameter Statistic is not one of SampleCount, Average, Sum, Minimum, Maximum.", c.Statistic)
+		return invalid("The value %s for parameter Statistic is not one of SampleCount, Average, Sum, Minimum, Maximum.", c.Statistic)
 	case c.Period == 0:
 		return missing("Period")
 	case c.Period < 60 || c.Period%60 != 0:
-		return invalid("Period", "The parameter Period must be a multiple of 60 (cairn keeps 1-minute resolution; 10, 20 and 30 s periods are not supported), got %d.", c.Period)
+		return invalid("The parameter Period must be a multiple of 60 (cairn keeps 1-minute resolution; 10, 20 and 30 s periods are not supported), got %d.", c.Period)
 	case !ValidUnit(c.Unit):
-		return invalid("Unit", "The value %s for parameter Unit is not a CloudWatch standard unit.", c.Unit)
+		return invalid("The value %s for parameter Unit is not a CloudWatch standard unit.", c.Unit)
 	case c.EvaluationPeriods < 1:
-		return invalid("EvaluationPeriods", "The parameter EvaluationPeriods must be at least 1.")
+		return invalid("The parameter EvaluationPeriods must be at least 1.")
 	case c.DatapointsToAlarm < 0 || c.DatapointsToAlarm > c.EvaluationPeriods:
-		return invalid("DatapointsToAlarm", "The parameter DatapointsToAlarm must be between 1 and EvaluationPeriods (%d), got %d.", c.EvaluationPeriods, c.DatapointsToAlarm)
+		return invalid("The parameter DatapointsToAlarm must be between 1 and EvaluationPeriods (%d), got %d.", c.EvaluationPeriods, c.DatapointsToAlarm)
 	case c.Period*c.EvaluationPeriods > 604800 || (c.Period < 3600 && c.Period*c.EvaluationPeriods > 86400):
-		return invalid("EvaluationPeriods", "The evaluation period (Period × EvaluationPeriods = %d s) must not exceed 1 day for periods under an hour and 7 days otherwise.", c.Period*c.EvaluationPeriods)
+		return invalid("The evaluation period (Period × EvaluationPeriods = %d s) must not exceed 1 day for periods under an hour and 7 days otherwise.", c.Period*c.EvaluationPeriods)
 	case math.IsNaN(c.Threshold) || math.IsInf(c.Threshold, 0):
-		return invalid("Threshold", "The parameter Threshold must be a finite number.")
+		return invalid("The parameter Threshold must be a finite number.")
 	case c.ComparisonOperator == "":
 		return missing("ComparisonOperator")
 	case !contains(treatments, c.Treatment()):
-		return invalid("TreatMissingData", "The value %s for parameter TreatMissingData is not one of missing, notBreaching, breaching, ignore.", c.TreatMissingData)
+		return invalid("The value %s for parameter TreatMissingData is not one of missing, notBreaching, breaching, ignore.", c.TreatMissingData)
 	case c.EvaluateLowSampleCountPercentile != "" && c.EvaluateLowSampleCountPercentile != "evaluate" && c.EvaluateLowSampleCountPercentile != "ignore":
-		return invalid("EvaluateLowSampleCountPercentile", "The value %s for parameter EvaluateLowSampleCountPercentile is not one of evaluate, ignore.", c.EvaluateLowSampleCountPercentile)
+		return invalid("The value %s for parameter EvaluateLowSampleCountPercentile is not one of evaluate, ignore.", c.EvaluateLowSampleCountPercentile)
 	}
 	if c.ExtendedStatistic != "" {
 		if _, ok := ParsePercentile(c.ExtendedStatistic); !ok {
-			return invalid("ExtendedStatistic", "The value %s for parameter ExtendedStatistic is not supported: cairn computes percentiles pNN and pNN.NN (trimmed and windowed statistics are not supported).", c.ExtendedStatistic)
+			return invalid("The value %s for parameter ExtendedStatistic is not supported: cairn computes percentiles pNN and pNN.NN (trimmed and windowed statistics are not supported).", c.ExtendedStatistic)
 		}
 	}
 	if c.EvaluateLowSampleCountPercentile != "" && c.ExtendedStatistic == "" {
@@ -220,9 +219,9 @@ func (c *AlarmConfig) Validate() error {
 	}
 	if _, ok := comparisons[c.ComparisonOperator]; !ok {
 		if strings.Contains(c.ComparisonOperator, "LowerThreshold") || strings.Contains(c.ComparisonOperator, "UpperThreshold") {
-			return invalid("ComparisonOperator", "The value %s for parameter ComparisonOperator applies only to anomaly detection alarms, which cairn does not support.", c.ComparisonOperator)
+			return invalid("The value %s for parameter ComparisonOperator applies only to anomaly detection alarms, which cairn does not support.", c.ComparisonOperator)
 		}
-		return invalid("ComparisonOperator", "The value %s for parameter ComparisonOperator is not one of GreaterThanOrEqualToThreshold, GreaterThanThreshold, LessThanThreshold, LessThanOrEqualToThreshold.", c.ComparisonOperator)
+		return invalid("The value %s for parameter ComparisonOperator is not one of GreaterThanOrEqualToThreshold, GreaterThanThreshold, LessThanThreshold, LessThanOrEqualToThreshold.", c.ComparisonOperator)
 	}
 	for _, d := range c.Dimensions {
 		if err := validDimension(d); err != nil {
@@ -252,7 +251,7 @@ func validDimension(d Dimension) error {
 	case d.Value == "":
 		return missing("Dimensions.member.N.Value")
 	case len(d.Name) > 255 || len(d.Value) > 1024:
-		return invalid("Dimensions", "The dimension %s is too long: names are at most 255 characters, values at most 1024.", d.Name)
+		return invalid("The dimension %s is too long: names are at most 255 characters, values at most 1024.", d.Name)
 	}
 	return nil
 }

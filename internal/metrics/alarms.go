@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -250,13 +251,13 @@ func (s *Store) DeleteAlarms(ctx context.Context, account, region string, names 
 func (s *Store) SetAlarmState(ctx context.Context, account, region, name, state, reason, reasonData string) error {
 	switch {
 	case state != StateOK && state != StateAlarm && state != StateInsufficientData:
-		return invalid("StateValue", "The value %s for parameter StateValue is not one of OK, ALARM, INSUFFICIENT_DATA.", state)
+		return invalid("The value %s for parameter StateValue is not one of OK, ALARM, INSUFFICIENT_DATA.", state)
 	case reason == "":
 		return missing("StateReason")
 	case len(reason) > 1023:
-		return invalid("StateReason", "The parameter StateReason must be at most 1023 characters long.")
+		return invalid("The parameter StateReason must be at most 1023 characters long.")
 	case len(reasonData) > 4000:
-		return invalid("StateReasonData", "The parameter StateReasonData must be at most 4000 characters long.")
+		return invalid("The parameter StateReasonData must be at most 4000 characters long.")
 	case reasonData != "" && !json.Valid([]byte(reasonData)):
 		return &Error{Kind: ErrInvalidFormat, Message: "The parameter StateReasonData is not valid JSON."}
 	}
@@ -339,12 +340,14 @@ func (s *Store) EvaluateAll(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.opt.Now().UTC().Truncate(time.Millisecond)
+	var first error
 	for _, a := range s.alarms {
 		if err := s.evaluate(ctx, a, now); err != nil {
-			return err
+			s.opt.Logger.Warn("evaluate alarm", "alarm", a.Name, "err", err)
+			first = cmp.Or(first, err)
 		}
 	}
-	return nil
+	return first
 }
 
 // evaluate reads the alarm's evaluation range and moves it to the state it computes. The

@@ -90,7 +90,7 @@ func evaluate(c *AlarmConfig, state string, pts []period, now time.Time) outcome
 				word = "Breaching"
 			}
 			return outcome{State: st, Reason: fmt.Sprintf("Threshold Crossed: no datapoints were received for %s and %s treated as [%s].",
-				plural(fill, "period", "periods"), pluralVerb(fill, "missing datapoint was", "missing datapoints were"), word),
+				plural(fill, "period", "periods"), plural(fill, "missing datapoint was", "missing datapoints were"), word),
 				ReasonData: reasonData(c, pts, lastN(pts, n), now)}
 		}
 		return thresholdOutcome(c, state, pts, real, fill, bad, now)
@@ -107,7 +107,7 @@ func evaluate(c *AlarmConfig, state string, pts []period, now time.Time) outcome
 		return thresholdOutcome(c, state, pts, real, 0, false, now)
 	default: // missing
 		if len(real) == 0 {
-			return outcome{State: StateInsufficientData, Reason: fmt.Sprintf("Insufficient Data: %s unknown.", pluralVerb(n, "datapoint was", "datapoints were")),
+			return outcome{State: StateInsufficientData, Reason: fmt.Sprintf("Insufficient Data: %s unknown.", plural(n, "datapoint was", "datapoints were")),
 				ReasonData: reasonData(c, pts, lastN(pts, n), now)}
 		}
 		if breaching < m && breaching == len(real) {
@@ -115,7 +115,7 @@ func evaluate(c *AlarmConfig, state string, pts []period, now time.Time) outcome
 			for i := max(len(pts)-n, 0); i < len(pts); i++ {
 				if pts[i].Present {
 					if len(pts)-i >= m {
-						return thresholdOutcome(c, state, pts, real, 0, false, now).forceAlarm(c, state, pts, real, now)
+						return thresholdOutcome(c, state, pts, real, 0, false, now).forceAlarm(c, state, pts, real)
 					}
 					break
 				}
@@ -126,7 +126,7 @@ func evaluate(c *AlarmConfig, state string, pts []period, now time.Time) outcome
 }
 
 // forceAlarm turns an outcome computed on too few points into the premature ALARM.
-func (o outcome) forceAlarm(c *AlarmConfig, state string, pts []period, ev []int, now time.Time) outcome {
+func (o outcome) forceAlarm(c *AlarmConfig, state string, pts []period, ev []int) outcome {
 	o.State = StateAlarm
 	o.Reason = thresholdReason(c, state, pts, ev, len(ev), true)
 	return o
@@ -196,8 +196,6 @@ func plural(n int, one, many string) string {
 	}
 	return strconv.Itoa(n) + " " + many
 }
-
-func pluralVerb(n int, one, many string) string { return plural(n, one, many) }
 
 // reasonData is StateReasonData as CloudWatch writes it.
 func reasonData(c *AlarmConfig, pts []period, ev []int, now time.Time) string {

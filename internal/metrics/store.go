@@ -333,7 +333,7 @@ func (d Datapoint) Statistic(name string) (float64, bool) {
 // Statistics returns the datapoints of q, oldest first, one per period that has samples.
 func (s *Store) Statistics(ctx context.Context, q Query) ([]Datapoint, error) {
 	if q.Period < time.Minute || q.Period%time.Minute != 0 {
-		return nil, invalid("Period", "The parameter Period must be a multiple of 60.")
+		return nil, invalid("The parameter Period must be a multiple of 60.")
 	}
 	start := q.Start.Truncate(time.Minute)
 	rows, err := s.points.QueryContext(ctx, q.Account, q.Region, q.Namespace, q.Name, canonicalDims(q.Dimensions), start.Unix(), q.End.Unix(), q.Unit, q.Unit)
