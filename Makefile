@@ -45,6 +45,9 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./internal/logfile/
 	$(GO) test -run XXX -fuzz FuzzParseKey -fuzztime $(FUZZTIME) ./internal/logfile/
 	$(GO) test -run XXX -fuzz FuzzParseDigest -fuzztime $(FUZZTIME) ./internal/integrity/
+	$(GO) test -run XXX -fuzz FuzzDecodeQuery -fuzztime $(FUZZTIME) ./internal/api/awsproto/
+	$(GO) test -run XXX -fuzz FuzzDecodeCBOR -fuzztime $(FUZZTIME) ./internal/api/awsproto/
+	$(GO) test -run XXX -fuzz FuzzUnmarshalSketch -fuzztime $(FUZZTIME) ./internal/metrics/
 
 clean:
 	rm -rf bin

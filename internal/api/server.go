@@ -25,6 +25,7 @@ import (
 	"github.com/cairn-dev/cairn/internal/iam"
 	"github.com/cairn-dev/cairn/internal/iam/sigv4"
 	"github.com/cairn-dev/cairn/internal/integrity"
+	cw "github.com/cairn-dev/cairn/internal/metrics"
 	"github.com/cairn-dev/cairn/internal/objstore"
 	"github.com/cairn-dev/cairn/internal/recorder"
 	"github.com/cairn-dev/cairn/internal/trail"
@@ -54,6 +55,9 @@ type Config struct {
 	Objects       objstore.Store
 	Keys          *integrity.Keyring
 	CreateBuckets bool // CreateTrail creates a missing bucket instead of failing
+
+	// CloudWatch metrics and alarms (issue 7).
+	Metrics *cw.Store
 }
 
 // Server handles HTTP requests.
@@ -64,6 +68,7 @@ type Server struct {
 	metrics  *metrics
 
 	cloudtrailOps map[string]operation
+	cloudwatchOps map[string]cwOperation
 }
 
 // Body limits: AWS JSON operations are small; ingest batches can be large.
@@ -93,6 +98,9 @@ func New(cfg Config) *Server {
 		Now:     cfg.Now,
 	}
 	s.cloudtrailOps = s.cloudtrailOperations()
+	if cfg.Metrics != nil {
+		s.cloudwatchOps = s.cloudwatchOperations()
+	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry}))
 	s.mux.HandleFunc("POST "+ingest.Path, s.aws)
@@ -173,6 +181,8 @@ func (s *Server) aws(w http.ResponseWriter, r *http.Request) {
 		s.putEvents(c)
 	case auth.Service == "cloudtrail":
 		s.cloudtrail(c)
+	case auth.Service == "monitoring" && s.cfg.Metrics != nil:
+		s.cloudwatch(c) // awsQuery, JSON 1.0, and RPC v2 CBOR at /service/…/operation/<Op>
 	default:
 		c.fail(awsproto.Errorf("UnknownOperationException", "cairn does not serve the service %q signed for in this request.", auth.Service), jsonError)
 	}
@@ -214,6 +224,9 @@ func operationName(r *http.Request) string {
 		return "PutEvents"
 	}
 	if _, op, ok := awsproto.Target(r.Header.Get("X-Amz-Target")); ok {
+		return op
+	}
+	if _, op, ok := awsproto.CBORPath(r.URL.Path); ok {
 		return op
 	}
 	return "Unknown"
