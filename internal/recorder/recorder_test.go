@@ -226,3 +226,47 @@ func BenchmarkRecord(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "events/s")
 }
+
+// Imports keep records byte for byte: what a record lacks is indexed from the scope, never
+// written into it, and a record without an eventID is deduplicated by its bytes, also after a
+// restart.
+func TestPreserve(t *testing.T) {
+	dir := t.TempDir()
+	r, j := newRecorder(t, dir)
+	ctx := context.Background()
+	old := `{"eventVersion":"1.0","eventName":"A","eventSource":"b", "x" : {} }` // no eventID, eventTime, account or region
+	preserve := Scope{Account: "444455556666", Region: "sa-east-1", AnyAccount: true, Preserve: true}
+	rec, err := event.Parse([]byte(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.RecordParsed(ctx, preserve, []*event.Record{rec})
+	if err != nil || statuses(res) != "recorded" {
+		t.Fatalf("%+v %v", res, err)
+	}
+	e, err := j.Cursor(0).TryNext(1, 1<<20)
+	if err != nil || len(e) != 1 {
+		t.Fatal(err)
+	}
+	sum, raw, err := event.OpenEnvelope(e[0].Data)
+	if err != nil || string(raw) != old {
+		t.Fatalf("journaled %q, %v; want the bytes unchanged", raw, err)
+	}
+	if sum.Account != "444455556666" || sum.Region != "sa-east-1" || sum.EventID != "" || !sum.EventTime.IsZero() {
+		t.Errorf("summary %+v", sum)
+	}
+	again, _ := r.Record(ctx, preserve, raws(old, strings.Replace(old, `"x" : {}`, `"x":{}`, 1)))
+	if statuses(again) != "duplicate,recorded" {
+		t.Fatalf("same bytes again: %s", statuses(again))
+	}
+	j.Close()
+	r2, _ := newRecorder(t, dir)
+	if res, _ := r2.Record(ctx, preserve, raws(old)); statuses(res) != "duplicate" {
+		t.Fatalf("after restart: %s", statuses(res))
+	}
+	// Without an account anywhere, a record is still rejected, naming the field.
+	res, _ = r2.Record(ctx, Scope{Preserve: true, AnyAccount: true}, raws(old))
+	if res[0].Status != Rejected || !strings.Contains(res[0].Err.Error(), "recipientAccountId") {
+		t.Fatalf("no account: %+v", res[0])
+	}
+}
