@@ -24,6 +24,7 @@ var commands = []command{
 	{"serve", "run the cairn server (AWS CloudTrail API, ingest, history)", runServe},
 	{"lookup", "look up events, with the flags of aws cloudtrail lookup-events", runLookup},
 	{"import", "import CloudTrail log files (a file, an AWSLogs/ tree, s3://bucket/prefix)", runImport},
+	{"export", "export events as TSV, CSV, NDJSON, Parquet or a CloudTrail log tree", runExport},
 	{"gen", "generate realistic synthetic CloudTrail events", runGen},
 	{"bench", "measure ingest and lookup performance (see docs/benchmarks.md)", runBench},
 	{"version", "print the version", runVersion},
