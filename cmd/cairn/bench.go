@@ -45,7 +45,7 @@ const (
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "Usage: cairn bench <ingest|lookup> [flags]\n\n  ingest  durable ingest rate, accepted→visible latency, peak RSS\n  lookup  LookupEvents latency over a history of --events events")
+		fmt.Fprintln(stderr, "Usage: cairn bench <ingest|lookup|import|export> [flags]\n\n  ingest  durable ingest rate, accepted→visible latency, peak RSS\n  lookup  LookupEvents latency over a history of --events events\n  import  cairn import of a generated month of CloudTrail files, beside the jq pipeline\n  export  cairn export to TSV, beside the jq pipeline")
 		return errUsage
 	}
 	switch args[0] {
@@ -53,8 +53,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return benchIngest(ctx, args[1:], stdout, stderr)
 	case "lookup":
 		return benchLookup(ctx, args[1:], stdout, stderr)
+	case "import":
+		return benchImport(ctx, args[1:], stdout, stderr)
+	case "export":
+		return benchExport(ctx, args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "cairn bench: unknown benchmark %q (want ingest or lookup)\n", args[0])
+	fmt.Fprintf(stderr, "cairn bench: unknown benchmark %q (want ingest, lookup, import or export)\n", args[0])
 	return errUsage
 }
 
