@@ -45,6 +45,10 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./internal/logfile/
 	$(GO) test -run XXX -fuzz FuzzParseKey -fuzztime $(FUZZTIME) ./internal/logfile/
 	$(GO) test -run XXX -fuzz FuzzParseDigest -fuzztime $(FUZZTIME) ./internal/integrity/
+	$(GO) test -run XXX -fuzz FuzzParsePublicKeyFile -fuzztime $(FUZZTIME) ./internal/integrity/
+	$(GO) test -run XXX -fuzz FuzzOpenEnvelope -fuzztime $(FUZZTIME) ./internal/event/
+	$(GO) test -run XXX -fuzz FuzzScanMatchesEncodingJSON -fuzztime $(FUZZTIME) ./internal/event/
+	$(GO) test -run XXX -fuzz FuzzFieldsExtract -fuzztime $(FUZZTIME) ./internal/event/
 
 clean:
 	rm -rf bin

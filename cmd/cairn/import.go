@@ -19,6 +19,7 @@ import (
 	"github.com/cairn-dev/cairn/internal/duck"
 	"github.com/cairn-dev/cairn/internal/history"
 	"github.com/cairn-dev/cairn/internal/importer"
+	"github.com/cairn-dev/cairn/internal/integrity"
 	"github.com/cairn-dev/cairn/internal/journal"
 	"github.com/cairn-dev/cairn/internal/meta"
 	"github.com/cairn-dev/cairn/internal/recorder"
@@ -138,7 +139,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		sources = append(sources, src)
 	}
-	verifier, err := newVerifier(mode, cfg.publicKeys, cfg.data)
+	verifier, err := newVerifier(mode, cfg.publicKeys, cfg.data, cfg.to == "")
 	if err != nil {
 		return err
 	}
@@ -149,12 +150,35 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return importOffline(ctx, cfg, icfg, sources, log, stdout, stderr)
 }
 
-// newVerifier returns the digest verifier for --verify. Digest verification
-// (internal/integrity) is not in this build: with no verifier, the import reports every
-// digest file it meets as not checked, and fails.
-func newVerifier(mode importer.VerifyMode, publicKeys []string, data string) (importer.Verifier, error) {
-	_, _, _ = mode, publicKeys, data
-	return nil, nil
+// newVerifier returns the digest verifier for --verify: nil for off. Signatures are checked
+// with the keys in the --public-key files and, offline, with the data directory's own signing
+// keys (the keys of digests cairn delivered).
+func newVerifier(mode importer.VerifyMode, publicKeys []string, data string, offline bool) (importer.Verifier, error) {
+	if mode == importer.VerifyOff {
+		return nil, nil
+	}
+	var keys []integrity.PublicKey
+	for _, path := range publicKeys {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("--public-key: %w", err)
+		}
+		ks, err := integrity.ParsePublicKeyFile(b)
+		if err != nil {
+			return nil, fmt.Errorf("--public-key %s: %w", path, err)
+		}
+		keys = append(keys, ks...)
+	}
+	if dir := filepath.Join(data, "keys", "digest"); offline && mode == importer.VerifyFull {
+		if _, err := os.Stat(dir); err == nil {
+			kr, err := integrity.OpenKeyring(dir, 0)
+			if err != nil {
+				return nil, err
+			}
+			keys = append(keys, kr.Known()...)
+		}
+	}
+	return importer.NewDigests(mode, keys)
 }
 
 // importOffline imports into a data directory with the components cairn serve runs: the

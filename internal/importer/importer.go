@@ -235,11 +235,10 @@ func (im *Importer) Run(ctx context.Context, sources []Source) (*Summary, error)
 	}
 
 	if im.cfg.Verify != VerifyOff && im.cfg.Verifier != nil && runErr == nil {
-		for _, p := range im.cfg.Verifier.Finish(ctx) {
-			im.mu.Lock()
-			im.sum.Verification = append(im.sum.Verification, p)
-			im.mu.Unlock()
-		}
+		v := im.cfg.Verifier.Finish(ctx)
+		im.mu.Lock()
+		im.sum.Verification = &v
+		im.mu.Unlock()
 	}
 	im.mu.Lock()
 	defer im.mu.Unlock()

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -100,8 +101,8 @@ func (l *Local) Walk(ctx context.Context, fn func(Object) error) error {
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() {
-			return nil
+		if !d.Type().IsRegular() || strings.HasPrefix(d.Name(), ".") && strings.HasSuffix(d.Name(), ".cairn-meta") {
+			return nil // a sidecar of cairn's object store: read with its file
 		}
 		rel, err := filepath.Rel(l.path, path)
 		if err != nil {
@@ -123,11 +124,19 @@ func (l *Local) Walk(ctx context.Context, fn func(Object) error) error {
 	})
 }
 
-// Open opens a local file.
+// Open opens a local file. Its user metadata is read from where cairn's local object store
+// keeps it, ".<name>.cairn-meta" beside the file, so that digests cairn delivered to disk keep
+// their signatures; other copies on disk have none.
 func (l *Local) Open(_ context.Context, o Object) (io.ReadCloser, map[string]string, error) {
 	f, err := os.Open(o.Name)
 	if err != nil {
 		return nil, nil, err
 	}
-	return f, nil, nil
+	var meta map[string]string
+	if b, err := os.ReadFile(filepath.Join(filepath.Dir(o.Name), "."+filepath.Base(o.Name)+".cairn-meta")); err == nil {
+		if json.Unmarshal(b, &meta) != nil {
+			meta = nil
+		}
+	}
+	return f, meta, nil
 }

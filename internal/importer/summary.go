@@ -37,8 +37,8 @@ type Summary struct {
 	// verification, by name; at most maxProblems, MoreProblems counts the rest.
 	Problems     []FileReport
 	MoreProblems int
-	// Verification holds what the verifier found beyond single files.
-	Verification []Problem
+	// Verification is what the verifier found once every file was read; nil without one.
+	Verification *Verification
 }
 
 // FileReport says what went wrong with one file.
@@ -61,7 +61,8 @@ type Rejection struct {
 
 // OK reports whether everything was imported and verified.
 func (s *Summary) OK() bool {
-	return s.FilesFailed == 0 && s.Rejected == 0 && len(s.Problems) == 0 && len(s.Verification) == 0
+	return s.FilesFailed == 0 && s.Rejected == 0 && len(s.Problems) == 0 &&
+		(s.Verification == nil || len(s.Verification.Problems) == 0)
 }
 
 // Write prints the summary for people.
@@ -97,7 +98,25 @@ func (s *Summary) Write(w io.Writer, verify VerifyMode) {
 		case verify == VerifyOff:
 			fmt.Fprintf(w, "  digests: %d digest files not checked (--verify=off)\n", s.Digests)
 		default:
-			fmt.Fprintf(w, "  digests: %d digest files NOT CHECKED: digest verification is not available in this build\n", s.DigestsUnverified)
+			fmt.Fprintf(w, "  digests: %d digest files NOT CHECKED: no verifier\n", s.DigestsUnverified)
+		}
+	}
+	if v := s.Verification; v != nil && (s.Digests > 0 || v.Verified+v.Tampered+v.Missing > 0) {
+		fmt.Fprintf(w, "  log files against digests (%d chains): %s verified, %s tampered, %s missing, %s missing from the chain",
+			v.Chains, count(int64(v.Verified)), count(int64(v.Tampered)), count(int64(v.Missing)), count(int64(v.Unlisted)))
+		if v.NotChecked > 0 {
+			fmt.Fprintf(w, ", %s not checked (outside the filters)", count(int64(v.NotChecked)))
+		}
+		if v.NotCovered > 0 {
+			fmt.Fprintf(w, ", %s delivered outside the digests' time (not covered)", count(int64(v.NotCovered)))
+		}
+		fmt.Fprintln(w)
+		for i, n := range v.Notes {
+			if i == maxNotes {
+				fmt.Fprintf(w, "    … and %d more notes\n", len(v.Notes)-i)
+				break
+			}
+			fmt.Fprintf(w, "    note: %s\n", n)
 		}
 	}
 	if len(s.Problems) > 0 {
@@ -131,9 +150,13 @@ func (s *Summary) Write(w io.Writer, verify VerifyMode) {
 			fmt.Fprintf(w, "  … and %d more files with problems\n", s.MoreProblems)
 		}
 	}
-	if len(s.Verification) > 0 {
+	if s.Verification != nil && len(s.Verification.Problems) > 0 {
 		fmt.Fprintln(w, "verification failures:")
-		for _, p := range s.Verification {
+		for i, p := range s.Verification.Problems {
+			if i == maxProblems {
+				fmt.Fprintf(w, "  … and %d more\n", len(s.Verification.Problems)-i)
+				break
+			}
 			if p.Name != "" {
 				fmt.Fprintf(w, "  %s: %s\n", p.Name, p.Reason)
 			} else {
@@ -142,6 +165,9 @@ func (s *Summary) Write(w io.Writer, verify VerifyMode) {
 		}
 	}
 }
+
+// maxNotes is how many verification notes a summary prints.
+const maxNotes = 10
 
 // count formats n with thousands separators.
 func count(n int64) string {

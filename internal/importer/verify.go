@@ -48,9 +48,22 @@ type Verifier interface {
 	// tell "not checked" from "missing".
 	Skipped(ctx context.Context, f File, reason string)
 	// Finish is called once every file has been seen. It returns what the files seen do not
-	// show: a broken or incomplete chain, log files a digest lists that are missing, log
-	// files that no digest covers.
-	Finish(ctx context.Context) []Problem
+	// show on their own: log files verified, tampered with or missing, a broken chain, log
+	// files that no digest lists.
+	Finish(ctx context.Context) Verification
+}
+
+// Verification is what a Verifier found once every file was seen.
+type Verification struct {
+	Chains     int // digest chains (trail, account, region) in the import
+	Verified   int // log files whose hash matches the digest that lists them
+	Tampered   int // log files whose hash does not
+	Missing    int // log files a digest lists that are not in the import
+	NotChecked int // log files a digest lists that the import passed over (filters)
+	Unlisted   int // log files delivered while digests were written that no digest lists
+	NotCovered int // log files delivered outside the time the digests cover
+	Problems   []Problem
+	Notes      []string // what is worth knowing and is no failure (chain starts, gaps)
 }
 
 // Problem is one verification failure that concerns no single file the import read, or

@@ -97,7 +97,7 @@ func (w *worker) file(ctx context.Context, o Object) error {
 	case layout && !im.cfg.Filter.MatchKey(info):
 		im.filesDone.Add(1)
 		im.update(func(s *Summary) { s.FilesOutside++ })
-		if v := im.verifier(); v != nil && info.Kind != logfile.Digest {
+		if v := im.verifier(); v != nil {
 			v.Skipped(ctx, f, "outside the import's filters")
 		}
 		return nil
