@@ -275,9 +275,9 @@ func TestPreserve(t *testing.T) {
 // what they lack is indexed from the scope; without Preserve the same records get stamped.
 func TestPreserveTable(t *testing.T) {
 	tests := []struct {
-		name, raw      string
+		name, raw       string
 		account, region string // indexed under
-		stamped        []string
+		stamped         []string
 	}{
 		{"1.01 with everything", `{"eventVersion":"1.01","eventID":"e1","eventTime":"2014-01-01T00:00:00Z","eventName":"A","eventSource":"s","recipientAccountId":"123456789012","awsRegion":"us-east-1"}`,
 			"123456789012", "us-east-1", nil},
