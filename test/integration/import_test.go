@@ -411,6 +411,7 @@ func TestImportFromS3VerifiesDigests(t *testing.T) {
 			t.Errorf("tampered trail: the summary lacks %q:\n%s", w, out)
 		}
 	}
+	t.Logf("tampered trail:\n%s", out)
 	// The tampered file's events are imported all the same: verification reports, it does
 	// not drop.
 	if got := exported(t, data); !slices.ContainsFunc(got, func(r string) bool { return strings.Contains(r, "RunInstancez") }) {
