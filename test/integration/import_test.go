@@ -215,6 +215,11 @@ func TestImportOfflineThenServe(t *testing.T) {
 	}
 	writeBad("corrupt.json.gz", []byte("\x1f\x8b\x08\x00not really gzip"))
 	writeBad("other.json", []byte(`{"hello":"world"}`))
+	var whole bytes.Buffer
+	logfile.WriteGzip(&whole, logfile.Marshal([][]byte{
+		[]byte(`{"eventVersion":"1.08","eventID":"trunc-1","eventTime":"2026-10-02T00:00:00Z","eventName":"A","eventSource":"s3.amazonaws.com","awsRegion":"us-east-1","recipientAccountId":"` + cairntest.AccountID + `"}`),
+		[]byte(`{"eventVersion":"1.08","eventID":"trunc-2","eventTime":"2026-10-02T00:00:00Z","eventName":"B","eventSource":"s3.amazonaws.com","awsRegion":"us-east-1","recipientAccountId":"` + cairntest.AccountID + `"}`)}))
+	writeBad("truncated.json.gz", whole.Bytes()[:whole.Len()-12])
 	big := fmt.Sprintf(`{"Records":[{"eventVersion":"1.08","eventID":"big-1","eventTime":"2026-10-02T00:00:00Z","eventName":"Big","eventSource":"s3.amazonaws.com","awsRegion":"us-east-1","recipientAccountId":"%s","requestParameters":{"pad":"%s"}}]}`,
 		cairntest.AccountID, strings.Repeat("x", 300<<10))
 	writeBad("big.json", []byte(big))
@@ -222,14 +227,15 @@ func TestImportOfflineThenServe(t *testing.T) {
 	s := cairntest.New(t)
 	out := cairnCmd(t, nil, 1, "import", "--data", s.Data, "--quiet", tree)
 	for _, w := range []string{
-		fmt.Sprintf("%s recorded", commas(len(want))),
-		filepath.Join(bad, "corrupt.json.gz"), filepath.Join(bad, "other.json"), filepath.Join(bad, "big.json"),
+		fmt.Sprintf("%s recorded", commas(len(want)+2)), // and the truncated file's records before the cut
+		filepath.Join(bad, "corrupt.json.gz"), filepath.Join(bad, "other.json"), filepath.Join(bad, "big.json"), filepath.Join(bad, "truncated.json.gz"),
 		"262144-byte limit",
 	} {
 		if !strings.Contains(out, w) {
 			t.Errorf("summary lacks %q:\n%s", w, out)
 		}
 	}
+	t.Logf("summary:\n%s", out)
 	s.Restart()
 	c := cloudtrail.NewFromConfig(s.AWSConfig())
 	var rec struct{ EventID, AWSRegion string }
