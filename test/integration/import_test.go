@@ -403,7 +403,9 @@ func TestImportFromS3VerifiesDigests(t *testing.T) {
 	tr.put(t, logs[0], regzip(t, body, func(b []byte) []byte { return bytes.Replace(b, []byte("RunInstances"), []byte("RunInstancez"), 1) }), nil)
 	tr.del(t, logs[1])
 	dbody, dmeta := tr.get(t, digests[0])
-	tr.put(t, digests[0], regzip(t, dbody, func(b []byte) []byte { return bytes.Replace(b, []byte(`"awsAccountId":"`), []byte(`"awsAccountId":"9`), 1) }), dmeta)
+	tr.put(t, digests[0], regzip(t, dbody, func(b []byte) []byte {
+		return bytes.Replace(b, []byte(`"awsAccountId":"`), []byte(`"awsAccountId":"9`), 1)
+	}), dmeta)
 
 	data := t.TempDir()
 	out = cairnCmd(t, env, 1, "import", "--data", data, "--verify=full", "--public-key", keyFile, "--quiet", src)
