@@ -49,6 +49,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzOpenEnvelope -fuzztime $(FUZZTIME) ./internal/event/
 	$(GO) test -run XXX -fuzz FuzzScanMatchesEncodingJSON -fuzztime $(FUZZTIME) ./internal/event/
 	$(GO) test -run XXX -fuzz FuzzFieldsExtract -fuzztime $(FUZZTIME) ./internal/event/
+	$(GO) test -run XXX -fuzz FuzzParseFilter -fuzztime $(FUZZTIME) ./internal/importer/
 
 clean:
 	rm -rf bin
