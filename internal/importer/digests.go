@@ -203,10 +203,11 @@ func (d *Digests) Finish(context.Context) Verification {
 		}
 	}
 
-	// The span each account and region's digests cover: a log file delivered in it that no
-	// digest lists was added, or its digest is missing.
-	type span struct{ from, to time.Time }
-	spans := map[[3]string]span{}
+	// The times each account and region's digest chains cover: a log file delivered then that
+	// no digest lists was added, or its digest is missing. A chain covers from its oldest
+	// digest's start to its newest's end, across digests missing from the import (the links
+	// show they existed) but not across a restart (null previous*: no digests were written
+	// while validation was off).
 	chains := map[chainID][]*seenDigest{}
 	for _, sd := range d.digests {
 		if sd.start.IsZero() || sd.end.IsZero() {
@@ -214,27 +215,32 @@ func (d *Digests) Finish(context.Context) Verification {
 		}
 		id := chainID{sd.info.OrgID, sd.info.Account, sd.info.Region, sd.info.TrailName, sd.info.HomeRegion, sd.info.Backfill}
 		chains[id] = append(chains[id], sd)
-		if sd.info.Backfill {
-			continue
+	}
+	covered := map[[3]string][]span{}
+	for id, c := range chains {
+		sort.Slice(c, func(a, b int) bool { return c[a].end.Before(c[b].end) })
+		ar := [3]string{id.org, id.account, id.region}
+		cur := span{c[0].start, c[0].end}
+		for _, sd := range c[1:] {
+			if sd.p.PreviousDigestS3Object == nil {
+				covered[ar] = append(covered[ar], cur)
+				cur = span{sd.start, sd.end}
+				continue
+			}
+			cur.to = sd.end
 		}
-		ar := [3]string{sd.info.OrgID, sd.info.Account, sd.info.Region}
-		s, ok := spans[ar]
-		if !ok || sd.start.Before(s.from) {
-			s.from = sd.start
-		}
-		if !ok || sd.end.After(s.to) {
-			s.to = sd.end
-		}
-		spans[ar] = s
+		covered[ar] = append(covered[ar], cur)
+	}
+	for ar, spans := range covered {
+		covered[ar] = union(spans)
 	}
 	for k, lg := range d.logs {
 		if _, ok := d.listed[k]; ok {
 			continue
 		}
-		s, ok := spans[[3]string{lg.info.OrgID, lg.info.Account, lg.info.Region}]
-		// Names carry the delivery minute: a file delivered in the digest's last minute
-		// is named for that minute.
-		if ok && !lg.info.Time.Before(s.from.Truncate(time.Minute)) && lg.info.Time.Before(s.to) {
+		// A name carries the delivery minute: only a minute wholly inside the digests'
+		// time says the file was delivered there.
+		if contains(covered[[3]string{lg.info.OrgID, lg.info.Account, lg.info.Region}], lg.info.Time, lg.info.Time.Add(time.Minute)) {
 			v.Unlisted++
 			v.Problems = append(v.Problems, Problem{Name: lg.name, Reason: fmt.Sprintf("missing from the digest chain: delivered %s, which the digests cover, and no digest lists it (added to the tree, or its digest is missing)",
 				lg.info.Time.Format(time.RFC3339))})
@@ -250,8 +256,7 @@ func (d *Digests) Finish(context.Context) Verification {
 	}
 	sort.Slice(ids, func(a, b int) bool { return fmt.Sprint(ids[a]) < fmt.Sprint(ids[b]) })
 	for _, id := range ids {
-		c := chains[id]
-		sort.Slice(c, func(a, b int) bool { return c[a].end.Before(c[b].end) })
+		c := chains[id] // sorted above
 		v.Chains++
 		for i, sd := range c {
 			p := sd.p
@@ -292,6 +297,31 @@ func (d *Digests) Finish(context.Context) Verification {
 	})
 	sort.Strings(v.Notes)
 	return v
+}
+
+// span is a time range [from, to].
+type span struct{ from, to time.Time }
+
+// union merges overlapping and adjacent spans, sorted by start.
+func union(spans []span) []span {
+	sort.Slice(spans, func(a, b int) bool { return spans[a].from.Before(spans[b].from) })
+	out := spans[:0]
+	for _, s := range spans {
+		if n := len(out); n > 0 && !s.from.After(out[n-1].to) {
+			if s.to.After(out[n-1].to) {
+				out[n-1].to = s.to
+			}
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// contains reports whether [from, to] lies inside one of the sorted, disjoint spans.
+func contains(spans []span, from, to time.Time) bool {
+	i := sort.Search(len(spans), func(i int) bool { return spans[i].from.After(from) }) - 1
+	return i >= 0 && !to.After(spans[i].to)
 }
 
 func deref(s *string) string {

@@ -30,7 +30,11 @@ type signedTree struct {
 	digests []string
 }
 
-func writeSignedTree(t *testing.T, hours int) *signedTree {
+func writeSignedTree(t *testing.T, hours int) *signedTree { return writeSignedTreeGap(t, hours, -1) }
+
+// writeSignedTreeGap is writeSignedTree with validation off for the hour before hour restart:
+// log files are delivered, no digest lists them, and the digest after starts a new chain.
+func writeSignedTreeGap(t *testing.T, hours, restart int) *signedTree {
 	t.Helper()
 	kr, err := integrity.OpenKeyring(t.TempDir(), 0)
 	if err != nil {
@@ -46,6 +50,11 @@ func writeSignedTree(t *testing.T, hours int) *signedTree {
 	var prev *integrity.Previous
 	for h := range hours {
 		start, end := base.Add(time.Duration(h)*time.Hour), base.Add(time.Duration(h+1)*time.Hour)
+		if h == restart {
+			k := logfile.LogKey(digestPrefix, "", acct, region, start.Add(-30*time.Minute), "GAPGAPGAPGAPGAPG")
+			st.put(t, k, gz(t, logfile.Marshal(testRecords(t)[8:9])), nil)
+			prev = nil
+		}
 		d := &integrity.Digest{AWSAccountID: acct, DigestStartTime: integrity.FormatTime(start), DigestEndTime: integrity.FormatTime(end),
 			DigestS3Bucket: digestBucket}
 		for i := range 2 {
@@ -95,6 +104,7 @@ func TestDigestVerification(t *testing.T) {
 		name   string
 		mode   VerifyMode
 		noKeys bool
+		gapAt  int // with writeSignedTreeGap
 		change func(t *testing.T, st *signedTree)
 		want   want
 	}{
@@ -156,6 +166,8 @@ func TestDigestVerification(t *testing.T) {
 				os.Remove(st.digests[2])
 			},
 			want: want{verified: 6, problems: []string{"20261120T130000Z.json.gz: verification failed: digest: has been moved from its original location"}}},
+		{name: "log files while validation was off are no failure", mode: VerifyFull, gapAt: 2,
+			want: want{verified: 6}},
 		{name: "no public key", mode: VerifyFull, noKeys: true,
 			want: want{verified: 6, problems: []string{"verification failed: digest: signature not checked: no public key with fingerprint"}}},
 		{name: "signature metadata lost in a copy", mode: VerifyFull,
@@ -176,6 +188,14 @@ func TestDigestVerification(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			st := writeSignedTree(t, 3)
+			if tc.gapAt > 0 {
+				st = writeSignedTreeGap(t, 4, tc.gapAt)
+				// The hour before the restart has no digest: drop it and its files.
+				os.Remove(st.digests[tc.gapAt-1])
+				for _, l := range st.logs[2*(tc.gapAt-1) : 2*tc.gapAt] {
+					os.Remove(l)
+				}
+			}
 			if tc.change != nil {
 				tc.change(t, st)
 			}
