@@ -67,7 +67,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Var(&accounts, "account", "import only events of this account (repeatable, or comma-separated)")
 	fs.Var(&regions, "region", "import only events of this region (repeatable, or comma-separated)")
 	fs.StringVar(&cfg.verify, "verify", "hashes", "digest verification: off, hashes (the digest chain and each log file's hash) or full (and signatures)")
-	fs.Var(&cfg.publicKeys, "public-key", "with --verify=full: a file holding a CloudTrail public key (DER or PEM; repeatable)")
+	fs.Var(&cfg.publicKeys, "public-key", "with --verify=full: a file of public keys: the JSON of aws cloudtrail list-public-keys, PEM, DER or base64 DER (repeatable)")
 	fs.IntVar(&cfg.workers, "parallel", 0, "files decoded in parallel (default: the number of CPUs)")
 	fs.StringVar(&cfg.duckMemory, "duckdb-memory-limit", "256MB", "DuckDB memory limit while indexing event history")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "no progress bar")

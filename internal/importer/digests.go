@@ -249,7 +249,7 @@ func (d *Digests) Finish(context.Context) Verification {
 		}
 	}
 
-	// Each chain, newest first: every link must lead to the digest it hashed.
+	// Each chain, oldest first: every link must lead to the digest it hashed.
 	ids := make([]chainID, 0, len(chains))
 	for id := range chains {
 		ids = append(ids, id)
