@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/cairn-dev/cairn/internal/objstore/local"
 )
 
 // A Source is where files come from: a local file or directory tree, or an S3 prefix.
@@ -101,8 +103,8 @@ func (l *Local) Walk(ctx context.Context, fn func(Object) error) error {
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() || strings.HasPrefix(d.Name(), ".") && strings.HasSuffix(d.Name(), ".cairn-meta") {
-			return nil // a sidecar of cairn's object store: read with its file
+		if !d.Type().IsRegular() || local.Reserved(d.Name()) {
+			return nil // cairn's object store's own files: metadata is read with its object
 		}
 		rel, err := filepath.Rel(l.path, path)
 		if err != nil {
@@ -124,16 +126,19 @@ func (l *Local) Walk(ctx context.Context, fn func(Object) error) error {
 	})
 }
 
-// Open opens a local file. Its user metadata is read from where cairn's local object store
-// keeps it, ".<name>.cairn-meta" beside the file, so that digests cairn delivered to disk keep
-// their signatures; other copies on disk have none.
+// Open opens a local file. A digest's user metadata is read from where cairn's local object
+// store keeps it, so that digests cairn delivered to disk keep their signatures; other copies
+// on disk have none.
 func (l *Local) Open(_ context.Context, o Object) (io.ReadCloser, map[string]string, error) {
 	f, err := os.Open(o.Name)
 	if err != nil {
 		return nil, nil, err
 	}
 	var meta map[string]string
-	if b, err := os.ReadFile(filepath.Join(filepath.Dir(o.Name), "."+filepath.Base(o.Name)+".cairn-meta")); err == nil {
+	if !strings.Contains(o.Key, "/CloudTrail-Digest/") {
+		return f, nil, nil
+	}
+	if b, err := os.ReadFile(local.MetadataPath(o.Name)); err == nil {
 		if json.Unmarshal(b, &meta) != nil {
 			meta = nil
 		}
