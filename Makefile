@@ -32,8 +32,9 @@ fmt-check:
 unit:
 	$(GO) test -race -timeout 15m $$($(GO) list ./... | grep -v /test/)
 
+# -count=1: these tests run the cairn binary they build, which go test's cache cannot see.
 integration:
-	$(GO) test -timeout 15m ./test/...
+	$(GO) test -count=1 -timeout 15m ./test/...
 
 # Short fuzzing of every parser (go test -fuzz runs one target at a time).
 FUZZTIME ?= 30s
@@ -48,6 +49,11 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzDecodeQuery -fuzztime $(FUZZTIME) ./internal/api/awsproto/
 	$(GO) test -run XXX -fuzz FuzzDecodeCBOR -fuzztime $(FUZZTIME) ./internal/api/awsproto/
 	$(GO) test -run XXX -fuzz FuzzUnmarshalSketch -fuzztime $(FUZZTIME) ./internal/metrics/
+	$(GO) test -run XXX -fuzz FuzzParsePublicKeyFile -fuzztime $(FUZZTIME) ./internal/integrity/
+	$(GO) test -run XXX -fuzz FuzzOpenEnvelope -fuzztime $(FUZZTIME) ./internal/event/
+	$(GO) test -run XXX -fuzz FuzzScanMatchesEncodingJSON -fuzztime $(FUZZTIME) ./internal/event/
+	$(GO) test -run XXX -fuzz FuzzFieldsExtract -fuzztime $(FUZZTIME) ./internal/event/
+	$(GO) test -run XXX -fuzz FuzzParseFilter -fuzztime $(FUZZTIME) ./internal/importer/
 
 clean:
 	rm -rf bin

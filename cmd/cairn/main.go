@@ -23,10 +23,12 @@ type command struct {
 var commands = []command{
 	{"serve", "run the cairn server (AWS CloudTrail API, ingest, history)", runServe},
 	{"lookup", "look up events, with the flags of aws cloudtrail lookup-events", runLookup},
+	{"import", "import CloudTrail log files (a file, an AWSLogs/ tree, s3://bucket/prefix)", runImport},
+	{"export", "export events as TSV, CSV, NDJSON, Parquet or a CloudTrail log tree", runExport},
 	{"gen", "generate realistic synthetic CloudTrail events", runGen},
 	{"validate", "validate a trail's digest and log files, as aws cloudtrail validate-logs", runValidate},
 	{"org", "manage organisations (for organisation trails)", runOrg},
-	{"bench", "measure ingest and lookup performance (see docs/benchmarks.md)", runBench},
+	{"bench", "measure ingest, lookup, import and export performance (see docs/benchmarks.md)", runBench},
 	{"version", "print the version", runVersion},
 }
 

@@ -298,9 +298,21 @@ func matchesSummary(s event.Summary, q *Query) bool {
 	if s.Account != q.Account || s.Region != q.Region || s.Category != q.wantCategory() {
 		return false
 	}
+	return MatchAttributes(s, q.Attributes)
+}
+
+// MatchAttributes reports whether an event satisfies every lookup attribute, by LookupEvents'
+// rules (exports filter with them too). Account, region and category are not its concern.
+func MatchAttributes(s event.Summary, attrs []Attribute) bool {
 	e := entry{name: s.EventName, source: s.EventSource, eventID: s.EventID, readOnly: s.ReadOnly,
 		username: s.Username, accessKey: s.AccessKeyID, resources: s.Resources}
-	return e.matches(q.Attributes)
+	return e.matches(attrs)
+}
+
+// ValidateAttributes checks lookup attributes as LookupEvents does.
+func ValidateAttributes(attrs []Attribute) error {
+	q := Query{Attributes: attrs}
+	return q.validate()
 }
 
 func (e *entry) matches(attrs []Attribute) bool {

@@ -18,3 +18,25 @@ func FuzzParseDigest(f *testing.F) {
 		}
 	})
 }
+
+// ParsePublicKeyFile reads what users give with --public-key: it must never panic, and every
+// key it returns must be usable.
+func FuzzParsePublicKeyFile(f *testing.F) {
+	for _, s := range publicKeyFileSeeds(f) {
+		f.Add(s)
+	}
+	f.Add([]byte(`{"PublicKeyList":[{"Value":"AAAA"}]}`))
+	f.Add([]byte("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"))
+	f.Add([]byte("not a key"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		keys, err := ParsePublicKeyFile(b)
+		if err == nil && len(keys) == 0 {
+			t.Fatal("no keys without error")
+		}
+		for _, k := range keys {
+			if k.Key == nil || k.Fingerprint != Fingerprint(k.DER) {
+				t.Fatalf("unusable key %+v", k)
+			}
+		}
+	})
+}

@@ -1,12 +1,15 @@
 package integrity
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -250,4 +253,104 @@ type regionKeys struct {
 
 func (r regionKeys) PublicKeys(ctx context.Context, start, end time.Time) ([]PublicKey, error) {
 	return r.kr.PublicKeys(r.region, start, end, time.Now())
+}
+
+// Known returns every key the keyring holds, in every region, without creating any: the keys
+// that can have signed digests cairn wrote.
+func (kr *Keyring) Known() []PublicKey {
+	kr.mu.Lock()
+	defer kr.mu.Unlock()
+	var out []PublicKey
+	for _, keys := range kr.keys {
+		for _, k := range keys {
+			out = append(out, k.Public)
+		}
+	}
+	return out
+}
+
+// ParsePublicKeyFile reads public keys from a file a user gives: PEM blocks ("RSA PUBLIC KEY"
+// or "PUBLIC KEY"), one DER key, the base64 of one (what `aws cloudtrail list-public-keys
+// --query 'PublicKeyList[0].Value' --output text` prints), or the JSON that
+// `aws cloudtrail list-public-keys` prints (every key of PublicKeyList).
+func ParsePublicKeyFile(data []byte) ([]PublicKey, error) {
+	trimmed := bytes.TrimSpace(data)
+	switch {
+	case len(trimmed) == 0:
+		return nil, errors.New("no public key: the file is empty")
+	case trimmed[0] == '{':
+		var out struct {
+			PublicKeyList []struct {
+				Value             []byte // base64 in JSON
+				ValidityStartTime *time.Time
+				ValidityEndTime   *time.Time
+				Fingerprint       string
+			}
+		}
+		if err := json.Unmarshal(trimmed, &out); err != nil {
+			return nil, fmt.Errorf("not the JSON of aws cloudtrail list-public-keys: %w", err)
+		}
+		if len(out.PublicKeyList) == 0 {
+			return nil, errors.New("no public key: PublicKeyList is empty")
+		}
+		var keys []PublicKey
+		for i, v := range out.PublicKeyList {
+			k, err := publicKeyFromDER(v.Value)
+			if err != nil {
+				return nil, fmt.Errorf("PublicKeyList[%d]: %w", i, err)
+			}
+			if v.Fingerprint != "" && v.Fingerprint != k.Fingerprint {
+				return nil, fmt.Errorf("PublicKeyList[%d]: the fingerprint %s is not the key's (%s)", i, v.Fingerprint, k.Fingerprint)
+			}
+			if v.ValidityStartTime != nil && v.ValidityEndTime != nil {
+				k.ValidFrom, k.ValidTo = *v.ValidityStartTime, *v.ValidityEndTime
+			}
+			keys = append(keys, k)
+		}
+		return keys, nil
+	case bytes.HasPrefix(trimmed, []byte("-----BEGIN")):
+		var keys []PublicKey
+		rest := trimmed
+		for {
+			var block *pem.Block
+			block, rest = pem.Decode(rest)
+			if block == nil {
+				break
+			}
+			if block.Type != "RSA PUBLIC KEY" && block.Type != "PUBLIC KEY" {
+				return nil, fmt.Errorf("PEM block %q is not a public key", block.Type)
+			}
+			k, err := publicKeyFromDER(block.Bytes)
+			if err != nil {
+				return nil, err
+			}
+			keys = append(keys, k)
+		}
+		if len(keys) == 0 {
+			return nil, errors.New("no PEM block")
+		}
+		return keys, nil
+	}
+	if k, err := publicKeyFromDER(data); err == nil {
+		return []PublicKey{k}, nil
+	}
+	der, err := base64.StdEncoding.DecodeString(string(trimmed))
+	if err != nil {
+		return nil, errors.New("neither PEM, DER, base64 DER nor the JSON of aws cloudtrail list-public-keys")
+	}
+	k, err := publicKeyFromDER(der)
+	if err != nil {
+		return nil, err
+	}
+	return []PublicKey{k}, nil
+}
+
+// publicKeyFromDER describes a PKCS #1 or SubjectPublicKeyInfo key; the fingerprint is over
+// the PKCS #1 form, as CloudTrail's is.
+func publicKeyFromDER(der []byte) (PublicKey, error) {
+	rk, err := ParsePublicKey(der)
+	if err != nil {
+		return PublicKey{}, err
+	}
+	return NewPublicKey(rk, time.Time{}, time.Time{}), nil
 }

@@ -55,19 +55,57 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // fn's error stops decoding and is returned as is. A malformed file yields a
 // *DecodeError; the records before the fault have already been delivered.
 func Decode(r io.Reader, fn func(raw []byte) error) error {
-	br := bufio.NewReaderSize(r, 64<<10)
-	d := &decoder{fn: fn, buf: make([]byte, 256<<10), shortAt: -1}
-	magic, _ := br.Peek(2)
+	var dec Decoder
+	return dec.Decode(r, fn)
+}
+
+// A Decoder is Decode with buffers and gzip state kept from one file to the
+// next: CloudTrail trees hold many small files (one per account, region and
+// five minutes), and allocating half a megabyte for each would cost more
+// than decoding it. The zero value is ready to use; it is not safe for
+// concurrent use.
+type Decoder struct {
+	br    *bufio.Reader
+	zr    *gzip.Reader
+	buf   []byte
+	stack []byte
+}
+
+// keepBuffer is the largest buffer a Decoder keeps between files; one grown
+// for a larger record is dropped afterwards.
+const keepBuffer = 1 << 20
+
+// Decode decodes one file as the package-level Decode does.
+func (dec *Decoder) Decode(r io.Reader, fn func(raw []byte) error) error {
+	if dec.br == nil {
+		dec.br = bufio.NewReaderSize(r, 64<<10)
+	} else {
+		dec.br.Reset(r)
+	}
+	if len(dec.buf) == 0 || len(dec.buf) > keepBuffer {
+		dec.buf = make([]byte, 256<<10)
+	}
+	d := &decoder{fn: fn, buf: dec.buf, stack: dec.stack[:0], shortAt: -1}
+	defer func() {
+		dec.buf, dec.stack = d.buf, d.stack
+		dec.br.Reset(nil) // do not keep the caller's reader
+	}()
+	magic, _ := dec.br.Peek(2)
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		d.gz = true
-		zr, err := gzip.NewReader(br)
+		var err error
+		if dec.zr == nil {
+			dec.zr, err = gzip.NewReader(dec.br)
+		} else {
+			err = dec.zr.Reset(dec.br)
+		}
 		if err != nil {
+			dec.zr = nil // a failed Reset leaves the reader unusable
 			return d.readError(err)
 		}
-		defer zr.Close()
-		d.r = zr
+		d.r = dec.zr
 	} else {
-		d.r = br
+		d.r = dec.br
 	}
 	return d.run()
 }

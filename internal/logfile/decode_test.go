@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -332,4 +333,30 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A Decoder reused across files, good and bad, gzip and plain, gives what a
+// fresh Decode gives each of them.
+func TestDecoderReuse(t *testing.T) {
+	wrapped := logfile.Marshal(sample)
+	zipped := gz(t, wrapped)
+	big := logfile.Marshal([][]byte{[]byte(`{"a":"` + strings.Repeat("x", 2<<20) + `"}`)})
+	files := [][]byte{zipped, wrapped, zipped[:len(zipped)-9], zipped, []byte("hello"), gz(t, big), join(sample, "\n"), zipped[:5], zipped}
+	var dec logfile.Decoder
+	for i, f := range files {
+		want, wantErr := decodeAll(bytes.NewReader(f))
+		var got [][]byte
+		err := dec.Decode(bytes.NewReader(f), func(raw []byte) error {
+			got = append(got, bytes.Clone(raw))
+			return nil
+		})
+		if fmt.Sprint(err) != fmt.Sprint(wantErr) || len(got) != len(want) {
+			t.Fatalf("file %d: %d records, err %v; want %d, %v", i, len(got), err, len(want), wantErr)
+		}
+		for k := range got {
+			if !bytes.Equal(got[k], want[k]) {
+				t.Fatalf("file %d record %d differs", i, k)
+			}
+		}
+	}
 }

@@ -63,6 +63,11 @@ type Scope struct {
 	// AnyAccount lets records name any recipientAccountId (the operator account, imports);
 	// otherwise a record for another account is rejected.
 	AnyAccount bool
+	// Preserve keeps records byte for byte, as imports of existing log files must: a record
+	// lacking recipientAccountId or awsRegion is indexed under Account and Region without
+	// their being written into it, and no eventID or eventTime is invented. A record without
+	// an eventID is deduplicated by its bytes.
+	Preserve bool
 }
 
 // Recorder validates, stamps, deduplicates and journals events.
@@ -71,12 +76,13 @@ type Recorder struct {
 	opts Options
 
 	mu   sync.Mutex
-	seen map[dedupKey]struct{}
-	ring []dedupKey // eviction order
+	seen map[DedupKey]struct{}
+	ring []DedupKey // eviction order
 	next int
 }
 
-type dedupKey [16]byte
+// DedupKey identifies an event for deduplication (see Key).
+type DedupKey [16]byte
 
 // New returns a recorder over j. Call Load before recording so retries of events recorded
 // before a restart are still recognised.
@@ -90,23 +96,41 @@ func New(j Journal, opts Options) *Recorder {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Recorder{j: j, opts: opts, seen: make(map[dedupKey]struct{}, 1024)}
+	return &Recorder{j: j, opts: opts, seen: make(map[DedupKey]struct{}, 1024)}
 }
 
 // Record records a batch. Each record gets its own Result; a bad record never blocks the rest.
 // The error is for the batch as a whole (the journal failed): then nothing was recorded.
 func (r *Recorder) Record(ctx context.Context, scope Scope, raws [][]byte) ([]Result, error) {
+	recs := make([]*event.Record, len(raws))
 	results := make([]Result, len(raws))
-	recs := make([][]byte, 0, len(raws))
-	idx := make([]int, 0, len(raws)) // results index of each record in recs
-	keys := make([]dedupKey, 0, len(raws))
-	now := r.opts.Now().UTC()
-
 	for i, raw := range raws {
 		rec, err := event.Parse(raw)
 		if err != nil {
 			results[i] = Result{Status: Rejected, Err: err}
 			continue
+		}
+		recs[i] = rec
+	}
+	return results, r.record(ctx, scope, recs, results)
+}
+
+// RecordParsed is Record for records the caller has parsed with event.Parse (an importer
+// that filters on their fields parses each once). The recorder may stamp fields into them.
+func (r *Recorder) RecordParsed(ctx context.Context, scope Scope, recs []*event.Record) ([]Result, error) {
+	results := make([]Result, len(recs))
+	return results, r.record(ctx, scope, recs, results)
+}
+
+func (r *Recorder) record(ctx context.Context, scope Scope, parsed []*event.Record, results []Result) error {
+	recs := make([][]byte, 0, len(parsed))
+	idx := make([]int, 0, len(parsed)) // results index of each record in recs
+	keys := make([]DedupKey, 0, len(parsed))
+	now := r.opts.Now().UTC()
+
+	for i, rec := range parsed {
+		if rec == nil {
+			continue // rejected by Record's parse
 		}
 		if err := stamp(rec, scope, now); err != nil {
 			results[i] = Result{Status: Rejected, EventID: rec.EventID, Err: err}
@@ -115,14 +139,14 @@ func (r *Recorder) Record(ctx context.Context, scope Scope, raws [][]byte) ([]Re
 		results[i].EventID = rec.EventID
 		recs = append(recs, event.AppendEnvelope(make([]byte, 0, len(rec.Raw)+256), rec))
 		idx = append(idx, i)
-		keys = append(keys, keyOf(rec.RecipientAccountID, rec.EventID))
+		keys = append(keys, Key(rec.RecipientAccountID, rec.EventID, rec.Raw))
 	}
 
 	// Reserve keys before appending, so a concurrent retry of the same batch sees them.
 	r.mu.Lock()
 	keep := recs[:0]
 	keepIdx := idx[:0]
-	var reserved []dedupKey
+	var reserved []DedupKey
 	for n, k := range keys {
 		if _, dup := r.seen[k]; dup {
 			results[idx[n]].Status = Duplicate
@@ -136,7 +160,7 @@ func (r *Recorder) Record(ctx context.Context, scope Scope, raws [][]byte) ([]Re
 	r.mu.Unlock()
 
 	if len(keep) == 0 {
-		return results, nil
+		return nil
 	}
 	first, err := r.j.Append(ctx, keep)
 	if err != nil {
@@ -145,17 +169,17 @@ func (r *Recorder) Record(ctx context.Context, scope Scope, raws [][]byte) ([]Re
 			delete(r.seen, k)
 		}
 		r.mu.Unlock()
-		return nil, fmt.Errorf("record %d events: %w", len(keep), err)
+		return fmt.Errorf("record %d events: %w", len(keep), err)
 	}
 	for n, i := range keepIdx {
 		results[i].Status = Recorded
 		results[i].Seq = first + uint64(n)
 	}
-	return results, nil
+	return nil
 }
 
 // remember adds k, evicting the oldest key once the window is full. Callers hold r.mu.
-func (r *Recorder) remember(k dedupKey) {
+func (r *Recorder) remember(k DedupKey) {
 	if len(r.ring) < r.opts.DedupWindow {
 		r.ring = append(r.ring, k)
 	} else {
@@ -167,7 +191,8 @@ func (r *Recorder) remember(k dedupKey) {
 }
 
 // stamp fills eventID, eventTime, recipientAccountId and awsRegion where the record lacks them
-// (rec.Raw gets the added fields), and enforces the scope's account.
+// (rec.Raw gets the added fields), and enforces the scope's account. Under scope.Preserve it
+// fills only what indexing needs, and leaves rec.Raw alone.
 func stamp(rec *event.Record, scope Scope, now time.Time) error {
 	var add [][2]string
 	if rec.RecipientAccountID == "" {
@@ -183,6 +208,9 @@ func stamp(rec *event.Record, scope Scope, now time.Time) error {
 	if rec.AWSRegion == "" && scope.Region != "" {
 		rec.AWSRegion = scope.Region
 		add = append(add, [2]string{"awsRegion", scope.Region})
+	}
+	if scope.Preserve {
+		return nil
 	}
 	if rec.EventTimeText == "" {
 		rec.EventTime = now.Truncate(time.Second)
@@ -201,14 +229,20 @@ func stamp(rec *event.Record, scope Scope, now time.Time) error {
 	return nil
 }
 
-// keyOf identifies an event for deduplication: its eventID within its recipient account. A hash,
-// not the UUID's bytes, so crafted IDs cannot collide with another account's events.
-func keyOf(account, eventID string) dedupKey {
+// Key is the deduplication key of an event: its eventID within its recipient account, or for
+// a record without an eventID (eventVersion 1.0, kept as is by Scope.Preserve) its bytes. A
+// hash, not the UUID's bytes, so crafted IDs cannot collide with another account's events.
+func Key(account, eventID string, raw []byte) DedupKey {
 	h := sha256.New()
 	h.Write([]byte(account))
-	h.Write([]byte{0})
-	h.Write([]byte(eventID))
-	var k dedupKey
+	if eventID != "" {
+		h.Write([]byte{0})
+		h.Write([]byte(eventID))
+	} else {
+		h.Write([]byte{1})
+		h.Write(raw)
+	}
+	var k DedupKey
 	copy(k[:], h.Sum(nil))
 	return k
 }
@@ -235,8 +269,8 @@ func (r *Recorder) Load(ctx context.Context) error {
 		}
 		r.mu.Lock()
 		for _, e := range ents {
-			if s, _, err := event.OpenEnvelope(e.Data); err == nil && s.EventID != "" {
-				r.remember(keyOf(s.Account, s.EventID))
+			if s, raw, err := event.OpenEnvelope(e.Data); err == nil {
+				r.remember(Key(s.Account, s.EventID, raw))
 			}
 		}
 		r.mu.Unlock()

@@ -226,3 +226,137 @@ func BenchmarkRecord(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "events/s")
 }
+
+// Imports keep records byte for byte: what a record lacks is indexed from the scope, never
+// written into it, and a record without an eventID is deduplicated by its bytes, also after a
+// restart.
+func TestPreserve(t *testing.T) {
+	dir := t.TempDir()
+	r, j := newRecorder(t, dir)
+	ctx := context.Background()
+	old := `{"eventVersion":"1.0","eventName":"A","eventSource":"b", "x" : {} }` // no eventID, eventTime, account or region
+	preserve := Scope{Account: "444455556666", Region: "sa-east-1", AnyAccount: true, Preserve: true}
+	rec, err := event.Parse([]byte(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.RecordParsed(ctx, preserve, []*event.Record{rec})
+	if err != nil || statuses(res) != "recorded" {
+		t.Fatalf("%+v %v", res, err)
+	}
+	e, err := j.Cursor(0).TryNext(1, 1<<20)
+	if err != nil || len(e) != 1 {
+		t.Fatal(err)
+	}
+	sum, raw, err := event.OpenEnvelope(e[0].Data)
+	if err != nil || string(raw) != old {
+		t.Fatalf("journaled %q, %v; want the bytes unchanged", raw, err)
+	}
+	if sum.Account != "444455556666" || sum.Region != "sa-east-1" || sum.EventID != "" || !sum.EventTime.IsZero() {
+		t.Errorf("summary %+v", sum)
+	}
+	again, _ := r.Record(ctx, preserve, raws(old, strings.Replace(old, `"x" : {}`, `"x":{}`, 1)))
+	if statuses(again) != "duplicate,recorded" {
+		t.Fatalf("same bytes again: %s", statuses(again))
+	}
+	j.Close()
+	r2, _ := newRecorder(t, dir)
+	if res, _ := r2.Record(ctx, preserve, raws(old)); statuses(res) != "duplicate" {
+		t.Fatalf("after restart: %s", statuses(res))
+	}
+	// Without an account anywhere, a record is still rejected, naming the field.
+	res, _ = r2.Record(ctx, Scope{Preserve: true, AnyAccount: true}, raws(old))
+	if res[0].Status != Rejected || !strings.Contains(res[0].Err.Error(), "recipientAccountId") {
+		t.Fatalf("no account: %+v", res[0])
+	}
+}
+
+// Under Preserve, records of every shape AWS has written are journaled byte for byte, and
+// what they lack is indexed from the scope; without Preserve the same records get stamped.
+func TestPreserveTable(t *testing.T) {
+	tests := []struct {
+		name, raw       string
+		account, region string // indexed under
+		stamped         []string
+	}{
+		{"1.01 with everything", `{"eventVersion":"1.01","eventID":"e1","eventTime":"2014-01-01T00:00:00Z","eventName":"A","eventSource":"s","recipientAccountId":"123456789012","awsRegion":"us-east-1"}`,
+			"123456789012", "us-east-1", nil},
+		{"1.11, unknown fields, nulls and empty objects", `{"eventVersion":"1.11","eventID":"e2","eventTime":"2026-01-01T00:00:00Z","eventName":"A","eventSource":"s","recipientAccountId":"123456789012","awsRegion":"us-east-1","requestParameters":null,"responseElements":{},"futureField":{"a":[1,{}]}}`,
+			"123456789012", "us-east-1", nil},
+		{"no account or region", `{"eventVersion":"1.02","eventID":"e3","eventTime":"2015-01-01T00:00:00Z","eventName":"A","eventSource":"s"}`,
+			"444455556666", "sa-east-1", []string{"recipientAccountId", "awsRegion"}},
+		{"no eventID or eventTime", `{"eventVersion":"1.0","eventName":"A","eventSource":"s","recipientAccountId":"123456789012","awsRegion":"us-east-1"}`,
+			"123456789012", "us-east-1", []string{"eventID", "eventTime"}},
+	}
+	for _, tc := range tests {
+		for _, preserve := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/preserve=%v", tc.name, preserve), func(t *testing.T) {
+				r, j := newRecorder(t, t.TempDir())
+				rec, err := event.Parse([]byte(tc.raw))
+				if err != nil {
+					t.Fatal(err)
+				}
+				s := Scope{Account: "444455556666", Region: "sa-east-1", AnyAccount: true, Preserve: preserve}
+				res, err := r.RecordParsed(context.Background(), s, []*event.Record{rec})
+				if err != nil || statuses(res) != "recorded" {
+					t.Fatalf("%+v %v", res, err)
+				}
+				e, err := j.Cursor(0).TryNext(1, 1<<20)
+				if err != nil || len(e) != 1 {
+					t.Fatal(err)
+				}
+				sum, raw, err := event.OpenEnvelope(e[0].Data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sum.Account != tc.account || sum.Region != tc.region {
+					t.Errorf("indexed under %s %s, want %s %s", sum.Account, sum.Region, tc.account, tc.region)
+				}
+				if preserve && string(raw) != tc.raw {
+					t.Errorf("journaled %s\nwant the bytes unchanged", raw)
+				}
+				if !preserve {
+					var m map[string]json.RawMessage
+					if err := json.Unmarshal(raw, &m); err != nil {
+						t.Fatal(err)
+					}
+					for _, f := range tc.stamped {
+						if _, ok := m[f]; !ok {
+							t.Errorf("%s not stamped: %s", f, raw)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// Key tells events apart by account and eventID, and records without an eventID by bytes.
+func TestKey(t *testing.T) {
+	a := Key("111122223333", "e1", []byte(`{"a":1}`))
+	cases := []struct {
+		name string
+		k    DedupKey
+		same bool
+	}{
+		{"same account and eventID, other bytes", Key("111122223333", "e1", []byte(`{"a":2}`)), true},
+		{"other account", Key("111122223334", "e1", []byte(`{"a":1}`)), false},
+		{"other eventID", Key("111122223333", "e2", []byte(`{"a":1}`)), false},
+		{"no eventID: by bytes", Key("111122223333", "", []byte(`{"a":1}`)), false},
+	}
+	for _, c := range cases {
+		if (c.k == a) != c.same {
+			t.Errorf("%s: same = %v, want %v", c.name, c.k == a, c.same)
+		}
+	}
+	if Key("111122223333", "", []byte(`{"a":1}`)) != Key("111122223333", "", []byte(`{"a":1}`)) {
+		t.Error("the same bytes without eventID give different keys")
+	}
+	if Key("111122223333", "", []byte(`{"a":1}`)) == Key("111122223333", "", []byte(`{"a":1} `)) {
+		t.Error("different bytes without eventID give the same key")
+	}
+	// An eventID cannot pose as the bytes of an ID-less record.
+	if Key("1", "x", nil) == Key("1", "", []byte("x")) {
+		t.Error("eventID x and the bytes x collide")
+	}
+}

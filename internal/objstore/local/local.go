@@ -70,9 +70,17 @@ func (s *Store) path(root, bucket, key string) string {
 	return filepath.Join(root, bucket, filepath.FromSlash(key))
 }
 
-func metaPath(p string) string {
+func metaPath(p string) string { return MetadataPath(p) }
+
+// MetadataPath is where the store keeps the user metadata of the object in file p; readers of
+// a tree the store wrote (cairn import) find digest signatures there.
+func MetadataPath(p string) string {
 	return filepath.Join(filepath.Dir(p), "."+filepath.Base(p)+metaSuffix)
 }
+
+// Reserved reports whether a file name is one of the store's own files (metadata, temporary
+// files), not an object.
+func Reserved(name string) bool { return reserved(name) }
 
 // CreateBucket implements objstore.Store.
 func (s *Store) CreateBucket(ctx context.Context, bucket string) error {
