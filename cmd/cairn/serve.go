@@ -52,6 +52,8 @@ type serveConfig struct {
 	createBuckets    bool
 	maxTrails        int
 	lifecycle        []objstore.Rule
+
+	notify notifyFlags // SNS (issue 7)
 }
 
 func (c *serveConfig) validate() error {
@@ -81,6 +83,7 @@ func (c *serveConfig) validate() error {
 		problems = append(problems, fmt.Sprintf("--log-format %q: want text or json", c.logFormat))
 	}
 	problems = append(problems, c.validateTrails()...)
+	problems = append(problems, c.validateNotify()...)
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid configuration:\n  %s", strings.Join(problems, "\n  "))
 	}
@@ -125,6 +128,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&cfg.pprof, "pprof", false, "serve Go profiles at /debug/pprof/ (unauthenticated; for diagnosis only)")
 	cfg.registerTrailFlags(fs)
+	cfg.registerNotifyFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: cairn serve [flags]\n\nRuns cairn. The first start creates an account and an admin access key and prints the\nexports the aws CLI needs; they are also written to <data>/admin.env.\n\nFlags:")
 		fs.PrintDefaults()
@@ -209,13 +213,17 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	if err != nil {
 		return err
 	}
-	srv := api.New(api.Config{Accounts: accounts, Recorder: rec, Auditor: auditor, History: hist, Operator: operator, Logger: log, Registry: reg,
-		Trails: tr.store, Delivery: tr.delivery, Objects: tr.objects, Keys: tr.keys, CreateBuckets: cfg.createBuckets})
-
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.listen, err)
 	}
+	sns, err := openNotify(cfg, metaDB, ln.Addr().String(), reg, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := api.New(api.Config{Accounts: accounts, Recorder: rec, Auditor: auditor, History: hist, Operator: operator, Logger: log, Registry: reg,
+		Trails: tr.store, Delivery: tr.delivery, Objects: tr.objects, Keys: tr.keys, CreateBuckets: cfg.createBuckets, Notify: sns})
 	endpoint := "http://" + ln.Addr().String()
 	if err := announce(stdout, cfg, admin, endpoint); err != nil {
 		ln.Close()
@@ -237,6 +245,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	}
 	goRun("history", hist.Run)
 	goRun("trail delivery", tr.delivery.Run)
+	goRun("sns delivery", sns.Run)
 	if len(cfg.lifecycle) > 0 {
 		goRun("object lifecycle", func(ctx context.Context) error { return runLifecycle(ctx, tr.objects, cfg.lifecycle, log) })
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/cairn-dev/cairn/internal/iam"
 	"github.com/cairn-dev/cairn/internal/iam/sigv4"
 	"github.com/cairn-dev/cairn/internal/integrity"
+	"github.com/cairn-dev/cairn/internal/notify"
 	"github.com/cairn-dev/cairn/internal/objstore"
 	"github.com/cairn-dev/cairn/internal/recorder"
 	"github.com/cairn-dev/cairn/internal/trail"
@@ -54,6 +55,9 @@ type Config struct {
 	Objects       objstore.Store
 	Keys          *integrity.Keyring
 	CreateBuckets bool // CreateTrail creates a missing bucket instead of failing
+
+	// SNS (issue 7): topics, subscriptions, delivery.
+	Notify *notify.Service
 }
 
 // Server handles HTTP requests.
@@ -64,6 +68,7 @@ type Server struct {
 	metrics  *metrics
 
 	cloudtrailOps map[string]operation
+	snsOps        map[string]operation
 }
 
 // Body limits: AWS JSON operations are small; ingest batches can be large.
@@ -93,10 +98,15 @@ func New(cfg Config) *Server {
 		Now:     cfg.Now,
 	}
 	s.cloudtrailOps = s.cloudtrailOperations()
+	s.snsOps = s.snsOperations()
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry}))
 	s.mux.HandleFunc("POST "+ingest.Path, s.aws)
 	s.mux.HandleFunc("/", s.aws)
+	if cfg.Notify != nil {
+		s.mux.HandleFunc("GET "+cfg.Notify.CertPath(), s.snsCert)
+		s.mux.HandleFunc("GET /{$}", s.snsLink)
+	}
 	return s
 }
 
@@ -124,8 +134,9 @@ type call struct {
 	op        string
 	readOnly  bool
 	data      bool
-	params    []byte // requestParameters JSON
-	response  []byte // responseElements JSON
+	query     *awsproto.Query // awsQuery operations
+	params    []byte          // requestParameters JSON
+	response  []byte          // responseElements JSON
 	errorCode string
 	errorMsg  string
 	status    int
@@ -161,7 +172,11 @@ func (s *Server) aws(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		c.op = operationName(r)
-		c.fail(authError(err, c.id), jsonError)
+		write := jsonError
+		if auth.Service == "sns" {
+			write = snsError
+		}
+		c.fail(authError(err, c.id), write)
 		if !errors.As(err, new(*sigv4.Error)) {
 			s.cfg.Logger.Error("signature verification failed", "request", c.id, "err", err)
 		}
@@ -173,6 +188,8 @@ func (s *Server) aws(w http.ResponseWriter, r *http.Request) {
 		s.putEvents(c)
 	case auth.Service == "cloudtrail":
 		s.cloudtrail(c)
+	case auth.Service == "sns":
+		s.sns(c)
 	default:
 		c.fail(awsproto.Errorf("UnknownOperationException", "cairn does not serve the service %q signed for in this request.", auth.Service), jsonError)
 	}

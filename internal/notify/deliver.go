@@ -1,0 +1,307 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// delivery is one outbox row: a message for one subscription.
+type delivery struct {
+	rowID      int64
+	sub        string
+	topic      string
+	typ        string
+	id         string
+	subject    string
+	message    string
+	attributes string
+	token      string
+	sigVersion string
+	at         time.Time
+	attempt    int
+}
+
+func (s *Service) enqueue(ctx context.Context, tx *sql.Tx, d delivery) error {
+	if d.sigVersion == "" {
+		d.sigVersion = "1"
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO sns_deliveries (sub_arn, topic_arn, type, message_id, subject, message, attributes, token, sig_version, timestamp, next_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+		d.sub, d.topic, d.typ, d.id, d.subject, d.message, d.attributes, d.token, d.sigVersion, d.at.UnixNano(), d.at.UnixNano())
+	if err != nil {
+		return fmt.Errorf("queue %s for %s: %w", d.typ, d.sub, err)
+	}
+	return nil
+}
+
+// kick wakes the delivery loop.
+func (s *Service) kick() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers queued messages until ctx ends, then waits for deliveries in flight. Rows
+// interrupted by the end stay queued and are delivered at the next start.
+func (s *Service) Run(ctx context.Context) error {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		next, err := s.dispatch(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("sns delivery: reading the queue", "err", err)
+			next = s.now().Add(time.Second)
+		}
+		wait := next.Sub(s.now())
+		if next.IsZero() || wait > time.Minute {
+			wait = time.Minute
+		}
+		timer.Reset(max(wait, 0))
+		select {
+		case <-ctx.Done():
+			s.wg.Wait()
+			return nil
+		case <-s.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// dispatch starts deliveries for due rows, as many as free slots allow, and returns when the
+// next row not yet started is due (zero when none is queued).
+func (s *Service) dispatch(ctx context.Context) (time.Time, error) {
+	s.mu.Lock()
+	free := s.slots - len(s.inflight)
+	s.mu.Unlock()
+	now := s.now().UnixNano()
+	rows, err := s.db.QueryContext(ctx, `SELECT id, sub_arn, topic_arn, type, message_id, subject, message, attributes, token, sig_version, timestamp, attempt, next_at
+		FROM sns_deliveries ORDER BY next_at, id LIMIT ?`, s.slots*2+free)
+	if err != nil {
+		return time.Time{}, err
+	}
+	var due []delivery
+	var next int64
+	for rows.Next() {
+		var d delivery
+		var at, nextAt int64
+		if err := rows.Scan(&d.rowID, &d.sub, &d.topic, &d.typ, &d.id, &d.subject, &d.message, &d.attributes, &d.token, &d.sigVersion, &at, &d.attempt, &nextAt); err != nil {
+			rows.Close()
+			return time.Time{}, err
+		}
+		d.at = time.Unix(0, at)
+		s.mu.Lock()
+		busy := s.inflight[d.rowID]
+		s.mu.Unlock()
+		switch {
+		case busy:
+		case nextAt <= now:
+			// With every slot taken, a finishing delivery wakes the loop for this row.
+			if len(due) < free {
+				due = append(due, d)
+			}
+		case next == 0 || nextAt < next:
+			next = nextAt
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return time.Time{}, err
+	}
+	for _, d := range due {
+		s.mu.Lock()
+		s.inflight[d.rowID] = true
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.deliver(ctx, d)
+			s.mu.Lock()
+			delete(s.inflight, d.rowID)
+			s.mu.Unlock()
+			s.kick()
+		}()
+	}
+	if next == 0 {
+		return time.Time{}, nil
+	}
+	return time.Unix(0, next), nil
+}
+
+// permanent marks a failure that retrying cannot fix.
+type permanent struct{ error }
+
+// deliver makes one attempt and records its outcome: the row goes when delivered or given
+// up, else it is rescheduled under the retry policy.
+func (s *Service) deliver(ctx context.Context, d delivery) {
+	sub, err := s.subscription(ctx, d.sub)
+	if errors.Is(err, errSubNotFound) {
+		s.finishRow(ctx, d, nil, "")
+		return
+	}
+	if err != nil {
+		s.log.Warn("sns delivery: reading subscription", "subscription", d.sub, "err", err)
+		return
+	}
+	// A message for a subscription whose state changed since it was queued is dropped.
+	want := map[string]string{TypeNotification: statusConfirmed, TypeSubscriptionConfirmation: statusPending, TypeUnsubscribeConfirmation: statusDeleted}[d.typ]
+	if sub.status != want {
+		s.finishRow(ctx, d, nil, "")
+		return
+	}
+	t, err := s.topic(ctx, s.db, d.topic)
+	if err != nil {
+		s.finishRow(ctx, d, nil, "")
+		return
+	}
+	start := time.Now()
+	var outcome string
+	policy := EmailPolicy
+	switch sub.Protocol {
+	case "http", "https":
+		var ct string
+		policy, ct = effectivePolicy(t.attrs["DeliveryPolicy"], sub.attrs["DeliveryPolicy"])
+		outcome, err = s.postHTTP(ctx, sub, d, ct)
+	case "email", "email-json":
+		outcome, err = s.sendMail(ctx, sub, t, d)
+	default:
+		err = permanent{fmt.Errorf("cairn does not deliver to %s", sub.Protocol)}
+	}
+	if ctx.Err() != nil {
+		return // shutting down: the row stays queued for the next start
+	}
+	s.metrics.duration.WithLabelValues(sub.Protocol).Observe(time.Since(start).Seconds())
+	if err == nil {
+		s.metrics.deliveries.WithLabelValues(sub.Protocol, "delivered").Inc()
+		s.finishRow(ctx, d, sub, "delivered: "+outcome)
+		return
+	}
+	d.attempt++
+	delay, again := policy.Delay(d.attempt)
+	if errors.As(err, new(permanent)) || !again {
+		s.metrics.deliveries.WithLabelValues(sub.Protocol, "failed").Inc()
+		s.log.Warn("sns delivery failed; giving up", "subscription", d.sub, "message", d.id, "attempts", d.attempt, "err", err)
+		s.finishRow(ctx, d, sub, fmt.Sprintf("failed after %d attempts: %v", d.attempt, err))
+		return
+	}
+	s.metrics.deliveries.WithLabelValues(sub.Protocol, "retry").Inc()
+	next := s.now().Add(delay)
+	msg := fmt.Sprintf("retrying (attempt %d failed): %v", d.attempt, err)
+	if _, err := s.db.ExecContext(ctx, `UPDATE sns_deliveries SET attempt = ?, next_at = ? WHERE id = ?`, d.attempt, next.UnixNano(), d.rowID); err != nil {
+		s.log.Warn("sns delivery: rescheduling", "err", err)
+	}
+	s.recordOutcome(ctx, sub.ARN, msg, 0, 0)
+}
+
+// finishRow removes a delivered or abandoned row and counts the outcome on the subscription.
+func (s *Service) finishRow(ctx context.Context, d delivery, sub *subscription, outcome string) {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM sns_deliveries WHERE id = ?`, d.rowID); err != nil {
+		s.log.Warn("sns delivery: removing a finished row", "err", err)
+	}
+	if sub == nil {
+		return
+	}
+	if len(outcome) >= 7 && outcome[:7] == "failed " {
+		s.recordOutcome(ctx, sub.ARN, outcome, 0, 1)
+	} else {
+		s.recordOutcome(ctx, sub.ARN, outcome, 1, 0)
+	}
+}
+
+func (s *Service) recordOutcome(ctx context.Context, sub, outcome string, delivered, failed int) {
+	if _, err := s.db.ExecContext(ctx, `UPDATE sns_subscriptions SET delivered = delivered + ?, failed = failed + ?, last_outcome = ?, last_at = ? WHERE arn = ?`,
+		delivered, failed, outcome, s.now().UnixNano(), sub); err != nil {
+		s.log.Warn("sns delivery: recording the outcome", "err", err)
+	}
+}
+
+// message builds and signs the JSON document an HTTP(S) or email-json endpoint receives.
+func (s *Service) message(sub *subscription, d delivery) (*Message, error) {
+	m := &Message{Type: d.typ, MessageID: d.id, TopicArn: d.topic, Message: d.message, Timestamp: Timestamp(d.at),
+		SignatureVersion: d.sigVersion, SigningCertURL: s.SigningCertURL()}
+	if d.typ == TypeNotification {
+		m.Subject = d.subject
+		m.UnsubscribeURL = s.unsubscribeURL(sub.ARN)
+		if d.attributes != "" {
+			m.MessageAttributes = json.RawMessage(d.attributes)
+		}
+	} else {
+		m.Token = d.token
+		m.SubscribeURL = s.subscribeURL(d.topic, d.token)
+	}
+	return m, Sign(m, s.signer.Key)
+}
+
+// postHTTP posts to an http(s) endpoint. As on SNS, any answer 200–499 within the timeout is
+// a delivery; 5xx, redirects and transport errors are retried.
+func (s *Service) postHTTP(ctx context.Context, sub *subscription, d delivery, contentType string) (string, error) {
+	m, err := s.message(sub, d)
+	if err != nil {
+		return "", permanent{err}
+	}
+	body := m.Marshal()
+	raw := d.typ == TypeNotification && sub.attrs["RawMessageDelivery"] == "true"
+	if raw {
+		body = []byte(d.message)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.Endpoint, bytes.NewReader(body))
+	if err != nil {
+		return "", permanent{fmt.Errorf("endpoint %q: %w", sub.Endpoint, err)}
+	}
+	h := req.Header
+	h.Set("x-amz-sns-message-type", d.typ)
+	h.Set("x-amz-sns-message-id", d.id)
+	h.Set("x-amz-sns-topic-arn", d.topic)
+	if d.typ != TypeSubscriptionConfirmation {
+		h.Set("x-amz-sns-subscription-arn", sub.ARN)
+	}
+	if raw {
+		h.Set("x-amz-sns-rawdelivery", "true")
+	}
+	h.Set("Content-Type", contentType)
+	h.Set("User-Agent", "Amazon Simple Notification Service Agent")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 499 {
+		return "", fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return fmt.Sprintf("HTTP %d", resp.StatusCode), nil
+}
+
+type metrics struct {
+	published  prometheus.Counter
+	deliveries *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
+	m := &metrics{
+		published: prometheus.NewCounter(prometheus.CounterOpts{Name: "cairn_sns_published_total", Help: "Messages accepted by Publish (API and alarms)."}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cairn_sns_deliveries_total", Help: "SNS delivery attempts by protocol and outcome (delivered, retry, failed).",
+		}, []string{"protocol", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "cairn_sns_delivery_duration_seconds", Help: "Time of one delivery attempt.",
+			Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 5, 15},
+		}, []string{"protocol"}),
+	}
+	queued := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cairn_sns_queued_deliveries", Help: "Messages waiting for delivery or retry."}, func() float64 {
+		var n int
+		s.db.QueryRow(`SELECT COUNT(*) FROM sns_deliveries`).Scan(&n)
+		return float64(n)
+	})
+	reg.MustRegister(m.published, m.deliveries, m.duration, queued)
+	return m
+}
