@@ -119,15 +119,53 @@ func Verify(m *Message, cert *x509.Certificate) error {
 	return rsa.VerifyPKCS1v15(pub, h, digest(h, StringToSign(m)), sig)
 }
 
-// Marshal renders m as SNS does: members in AWS's order, no HTML escaping, indented as AWS
-// indents its HTTP bodies.
+// Marshal renders m as SNS renders HTTP bodies: members in AWS's order, one per line as
+// `  "Name" : value`, strings without HTML escaping.
 func (m *Message) Marshal() []byte {
 	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	enc.Encode(m) // a struct of strings cannot fail
-	return bytes.TrimRight(b.Bytes(), "\n")
+	first := true
+	add := func(k string, v []byte) {
+		if first {
+			b.WriteString("{\n")
+			first = false
+		} else {
+			b.WriteString(",\n")
+		}
+		b.WriteString(`  "` + k + `" : `)
+		b.Write(v)
+	}
+	str := func(k, v string) {
+		var e bytes.Buffer
+		enc := json.NewEncoder(&e)
+		enc.SetEscapeHTML(false)
+		enc.Encode(v) // a string cannot fail
+		add(k, bytes.TrimRight(e.Bytes(), "\n"))
+	}
+	str("Type", m.Type)
+	str("MessageId", m.MessageID)
+	if m.Token != "" {
+		str("Token", m.Token)
+	}
+	str("TopicArn", m.TopicArn)
+	if m.Subject != "" {
+		str("Subject", m.Subject)
+	}
+	str("Message", m.Message)
+	if m.SubscribeURL != "" {
+		str("SubscribeURL", m.SubscribeURL)
+	}
+	str("Timestamp", m.Timestamp)
+	str("SignatureVersion", m.SignatureVersion)
+	str("Signature", m.Signature)
+	str("SigningCertURL", m.SigningCertURL)
+	if m.UnsubscribeURL != "" {
+		str("UnsubscribeURL", m.UnsubscribeURL)
+	}
+	if len(m.MessageAttributes) > 0 {
+		add("MessageAttributes", m.MessageAttributes)
+	}
+	b.WriteString("\n}")
+	return b.Bytes()
 }
 
 // ParseMessage decodes an SNS message body, as a receiver does.

@@ -681,11 +681,11 @@ func (s *Service) ConfirmSubscription(ctx context.Context, c *Caller, arn, token
 // a subscription confirmed with AuthenticateOnUnsubscribe refuses. HTTP(S) endpoints receive
 // an UnsubscribeConfirmation whose SubscribeURL restores the subscription.
 func (s *Service) Unsubscribe(ctx context.Context, c *Caller, subARN string) error {
-	topicPart, _, ok := strings.Cut(reverse(subARN), ":")
-	if !ok {
+	i := strings.LastIndexByte(subARN, ':')
+	if i < 0 {
 		return invalid("SubscriptionArn")
 	}
-	arn := reverse(topicPart)
+	arn := subARN[:i]
 	if _, err := authorize(c, arn, "SubscriptionArn", "Unsubscribe"); err != nil {
 		return err
 	}
@@ -742,14 +742,6 @@ func (s *Service) Unsubscribe(ctx context.Context, c *Caller, subARN string) err
 	}
 	s.kick()
 	return nil
-}
-
-func reverse(s string) string {
-	b := []byte(s)
-	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
-		b[i], b[j] = b[j], b[i]
-	}
-	return string(b)
 }
 
 // ListSubscriptions lists the caller's subscriptions in its region, PageSize at a time; with
