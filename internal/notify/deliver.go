@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -195,32 +196,51 @@ func (s *Service) deliver(ctx context.Context, d delivery) {
 	s.metrics.deliveries.WithLabelValues(sub.Protocol, "retry").Inc()
 	next := s.now().Add(delay)
 	msg := fmt.Sprintf("retrying (attempt %d failed): %v", d.attempt, err)
-	if _, err := s.db.ExecContext(ctx, `UPDATE sns_deliveries SET attempt = ?, next_at = ? WHERE id = ?`, d.attempt, next.UnixNano(), d.rowID); err != nil {
-		s.log.Warn("sns delivery: rescheduling", "err", err)
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE sns_deliveries SET attempt = ?, next_at = ? WHERE id = ?`, d.attempt, next.UnixNano(), d.rowID); err != nil {
+			return err
+		}
+		return s.recordOutcome(ctx, tx, sub.ARN, msg, false, false)
+	})
+	if err != nil {
+		s.log.Warn("sns delivery: rescheduling", "subscription", d.sub, "err", err)
 	}
-	s.recordOutcome(ctx, sub.ARN, msg, 0, 0)
 }
 
-// finishRow removes a delivered or abandoned row and counts the outcome on the subscription.
+// finishRow removes a delivered or abandoned row and counts the outcome on the subscription,
+// in one transaction (one fsync).
 func (s *Service) finishRow(ctx context.Context, d delivery, sub *subscription, outcome string) {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sns_deliveries WHERE id = ?`, d.rowID); err != nil {
-		s.log.Warn("sns delivery: removing a finished row", "err", err)
-	}
-	if sub == nil {
-		return
-	}
-	if len(outcome) >= 7 && outcome[:7] == "failed " {
-		s.recordOutcome(ctx, sub.ARN, outcome, 0, 1)
-	} else {
-		s.recordOutcome(ctx, sub.ARN, outcome, 1, 0)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sns_deliveries WHERE id = ?`, d.rowID); err != nil {
+			return err
+		}
+		if sub == nil {
+			return nil
+		}
+		failed := strings.HasPrefix(outcome, "failed ")
+		return s.recordOutcome(ctx, tx, sub.ARN, outcome, !failed, failed)
+	})
+	if err != nil {
+		s.log.Warn("sns delivery: finishing a delivery", "subscription", d.sub, "err", err)
 	}
 }
 
-func (s *Service) recordOutcome(ctx context.Context, sub, outcome string, delivered, failed int) {
-	if _, err := s.db.ExecContext(ctx, `UPDATE sns_subscriptions SET delivered = delivered + ?, failed = failed + ?, last_outcome = ?, last_at = ? WHERE arn = ?`,
-		delivered, failed, outcome, s.now().UnixNano(), sub); err != nil {
-		s.log.Warn("sns delivery: recording the outcome", "err", err)
+func (s *Service) inTx(ctx context.Context, f func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
 	}
+	defer tx.Rollback()
+	if err := f(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (s *Service) recordOutcome(ctx context.Context, tx *sql.Tx, sub, outcome string, delivered, failed bool) error {
+	_, err := tx.ExecContext(ctx, `UPDATE sns_subscriptions SET delivered = delivered + ?, failed = failed + ?, last_outcome = ?, last_at = ? WHERE arn = ?`,
+		delivered, failed, outcome, s.now().UnixNano(), sub)
+	return err
 }
 
 // message builds and signs the JSON document an HTTP(S) or email-json endpoint receives.

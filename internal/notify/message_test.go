@@ -19,7 +19,7 @@ var signTests = []struct {
 	{"notification-no-subject", Message{Type: TypeNotification, MessageID: "da41e39f-ea4d-435a-b922-c6aae3915ebe", TopicArn: "arn:aws:sns:us-west-2:123456789012:MyTopic",
 		Message: "line one\nline \"two\" <&>", Timestamp: "2012-05-02T00:54:06.655Z"}},
 	{"subscription-confirmation", Message{Type: TypeSubscriptionConfirmation, MessageID: "165545c9-2a5c-472c-8df2-7ff2be2b3b1b",
-		Token: "2336412f37fb687f5d51e6e241d09c805a5a57b30d712f794cc5f6a988666d92768dd60a747ba6f3beb71854e285d6ad02428b09ceece29417f1f02d609c582afbacc99c583a916b9981dd2728f4ae6fdb82efd087cc3b7849e05798d2d2785c03b0879594eeac82c01f235d0e717736",
+		Token:    "2336412f37fb687f5d51e6e241d09c805a5a57b30d712f794cc5f6a988666d92768dd60a747ba6f3beb71854e285d6ad02428b09ceece29417f1f02d609c582afbacc99c583a916b9981dd2728f4ae6fdb82efd087cc3b7849e05798d2d2785c03b0879594eeac82c01f235d0e717736",
 		TopicArn: "arn:aws:sns:us-west-2:123456789012:MyTopic", Message: "You have chosen to subscribe to the topic arn:aws:sns:us-west-2:123456789012:MyTopic.\nTo confirm the subscription, visit the SubscribeURL included in this message.",
 		SubscribeURL: "https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:us-west-2:123456789012:MyTopic&Token=2336412f37",
 		Timestamp:    "2012-04-26T20:45:04.751Z"}},
