@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,6 +53,18 @@ func (s *Service) kick() {
 // Run delivers queued messages until ctx ends, then waits for deliveries in flight. Rows
 // interrupted by the end stay queued and are delivered at the next start.
 func (s *Service) Run(ctx context.Context) error {
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.finished:
+				s.flush(ctx)
+			}
+		}
+	}()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -70,6 +81,8 @@ func (s *Service) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			s.wg.Wait()
+			<-flushed
+			s.flush(context.WithoutCancel(ctx)) // outcomes of the last deliveries
 			return nil
 		case <-s.wake:
 		case <-timer.C:
@@ -124,11 +137,18 @@ func (s *Service) dispatch(ctx context.Context) (time.Time, error) {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.deliver(ctx, d)
+			o := s.deliver(ctx, d)
 			s.mu.Lock()
-			delete(s.inflight, d.rowID)
+			if o == nil {
+				delete(s.inflight, d.rowID)
+			} else {
+				s.outcomes = append(s.outcomes, *o)
+			}
 			s.mu.Unlock()
-			s.kick()
+			select {
+			case s.finished <- struct{}{}:
+			default:
+			}
 		}()
 	}
 	if next == 0 {
@@ -140,89 +160,106 @@ func (s *Service) dispatch(ctx context.Context) (time.Time, error) {
 // permanent marks a failure that retrying cannot fix.
 type permanent struct{ error }
 
-// deliver makes one attempt and records its outcome: the row goes when delivered or given
-// up, else it is rescheduled under the retry policy.
-func (s *Service) deliver(ctx context.Context, d delivery) {
+// outcome is what became of one attempt, waiting to be committed with others.
+type outcome struct {
+	d          delivery
+	sub        string // "" when the row is dropped without counting
+	text       string
+	delivered  bool
+	failed     bool
+	reschedule time.Time // zero: the row goes
+}
+
+// deliver makes one attempt: the row goes when delivered or given up, else it is rescheduled
+// under the retry policy. nil leaves the row as it was (shutting down, or unreadable state).
+func (s *Service) deliver(ctx context.Context, d delivery) *outcome {
 	sub, err := s.subscription(ctx, d.sub)
 	if errors.Is(err, errSubNotFound) {
-		s.finishRow(ctx, d, nil, "")
-		return
+		return &outcome{d: d}
 	}
 	if err != nil {
 		s.log.Warn("sns delivery: reading subscription", "subscription", d.sub, "err", err)
-		return
+		return nil
 	}
 	// A message for a subscription whose state changed since it was queued is dropped.
 	want := map[string]string{TypeNotification: statusConfirmed, TypeSubscriptionConfirmation: statusPending, TypeUnsubscribeConfirmation: statusDeleted}[d.typ]
 	if sub.status != want {
-		s.finishRow(ctx, d, nil, "")
-		return
+		return &outcome{d: d}
 	}
 	t, err := s.topic(ctx, s.db, d.topic)
 	if err != nil {
-		s.finishRow(ctx, d, nil, "")
-		return
+		return &outcome{d: d}
 	}
 	start := time.Now()
-	var outcome string
+	var result string
 	policy := EmailPolicy
 	switch sub.Protocol {
 	case "http", "https":
 		var ct string
 		policy, ct = effectivePolicy(t.attrs["DeliveryPolicy"], sub.attrs["DeliveryPolicy"])
-		outcome, err = s.postHTTP(ctx, sub, d, ct)
+		result, err = s.postHTTP(ctx, sub, d, ct)
 	case "email", "email-json":
-		outcome, err = s.sendMail(ctx, sub, t, d)
+		result, err = s.sendMail(ctx, sub, t, d)
 	default:
 		err = permanent{fmt.Errorf("cairn does not deliver to %s", sub.Protocol)}
 	}
 	if ctx.Err() != nil {
-		return // shutting down: the row stays queued for the next start
+		return nil // shutting down: the row stays queued for the next start
 	}
 	s.metrics.duration.WithLabelValues(sub.Protocol).Observe(time.Since(start).Seconds())
 	if err == nil {
 		s.metrics.deliveries.WithLabelValues(sub.Protocol, "delivered").Inc()
-		s.finishRow(ctx, d, sub, "delivered: "+outcome)
-		return
+		return &outcome{d: d, sub: sub.ARN, text: "delivered: " + result, delivered: true}
 	}
 	d.attempt++
 	delay, again := policy.Delay(d.attempt)
 	if errors.As(err, new(permanent)) || !again {
 		s.metrics.deliveries.WithLabelValues(sub.Protocol, "failed").Inc()
 		s.log.Warn("sns delivery failed; giving up", "subscription", d.sub, "message", d.id, "attempts", d.attempt, "err", err)
-		s.finishRow(ctx, d, sub, fmt.Sprintf("failed after %d attempts: %v", d.attempt, err))
-		return
+		return &outcome{d: d, sub: sub.ARN, text: fmt.Sprintf("failed after %d attempts: %v", d.attempt, err), failed: true}
 	}
 	s.metrics.deliveries.WithLabelValues(sub.Protocol, "retry").Inc()
-	next := s.now().Add(delay)
-	msg := fmt.Sprintf("retrying (attempt %d failed): %v", d.attempt, err)
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE sns_deliveries SET attempt = ?, next_at = ? WHERE id = ?`, d.attempt, next.UnixNano(), d.rowID); err != nil {
-			return err
-		}
-		return s.recordOutcome(ctx, tx, sub.ARN, msg, false, false)
-	})
-	if err != nil {
-		s.log.Warn("sns delivery: rescheduling", "subscription", d.sub, "err", err)
-	}
+	return &outcome{d: d, sub: sub.ARN, text: fmt.Sprintf("retrying (attempt %d failed): %v", d.attempt, err), reschedule: s.now().Add(delay)}
 }
 
-// finishRow removes a delivered or abandoned row and counts the outcome on the subscription,
-// in one transaction (one fsync).
-func (s *Service) finishRow(ctx context.Context, d delivery, sub *subscription, outcome string) {
+// flush commits the outcomes of finished attempts in one transaction (one fsync for many
+// deliveries), then frees their rows for dispatch. A crash before the commit redelivers them:
+// delivery is at least once.
+func (s *Service) flush(ctx context.Context) {
+	s.mu.Lock()
+	batch := s.outcomes
+	s.outcomes = nil
+	s.mu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sns_deliveries WHERE id = ?`, d.rowID); err != nil {
-			return err
+		for _, o := range batch {
+			var err error
+			if o.reschedule.IsZero() {
+				_, err = tx.ExecContext(ctx, `DELETE FROM sns_deliveries WHERE id = ?`, o.d.rowID)
+			} else {
+				_, err = tx.ExecContext(ctx, `UPDATE sns_deliveries SET attempt = ?, next_at = ? WHERE id = ?`, o.d.attempt, o.reschedule.UnixNano(), o.d.rowID)
+			}
+			if err == nil && o.sub != "" {
+				_, err = tx.ExecContext(ctx, `UPDATE sns_subscriptions SET delivered = delivered + ?, failed = failed + ?, last_outcome = ?, last_at = ? WHERE arn = ?`,
+					o.delivered, o.failed, o.text, s.now().UnixNano(), o.sub)
+			}
+			if err != nil {
+				return err
+			}
 		}
-		if sub == nil {
-			return nil
-		}
-		failed := strings.HasPrefix(outcome, "failed ")
-		return s.recordOutcome(ctx, tx, sub.ARN, outcome, !failed, failed)
+		return nil
 	})
 	if err != nil {
-		s.log.Warn("sns delivery: finishing a delivery", "subscription", d.sub, "err", err)
+		s.log.Warn("sns delivery: recording outcomes", "deliveries", len(batch), "err", err)
 	}
+	s.mu.Lock()
+	for _, o := range batch {
+		delete(s.inflight, o.d.rowID)
+	}
+	s.mu.Unlock()
+	s.kick()
 }
 
 func (s *Service) inTx(ctx context.Context, f func(*sql.Tx) error) error {
@@ -235,12 +272,6 @@ func (s *Service) inTx(ctx context.Context, f func(*sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
-}
-
-func (s *Service) recordOutcome(ctx context.Context, tx *sql.Tx, sub, outcome string, delivered, failed bool) error {
-	_, err := tx.ExecContext(ctx, `UPDATE sns_subscriptions SET delivered = delivered + ?, failed = failed + ?, last_outcome = ?, last_at = ? WHERE arn = ?`,
-		delivered, failed, outcome, s.now().UnixNano(), sub)
-	return err
 }
 
 // message builds and signs the JSON document an HTTP(S) or email-json endpoint receives.
@@ -257,7 +288,31 @@ func (s *Service) message(sub *subscription, d delivery) (*Message, error) {
 		m.Token = d.token
 		m.SubscribeURL = s.subscribeURL(d.topic, d.token)
 	}
-	return m, Sign(m, s.signer.Key)
+	return m, s.sign(m)
+}
+
+// sign signs m, reusing the signature of the same message for another subscriber: the signed
+// members are the same for every subscriber of a topic, and RSA signing is the costliest step
+// of a delivery.
+func (s *Service) sign(m *Message) error {
+	key := m.SignatureVersion + "\x00" + StringToSign(m)
+	s.mu.Lock()
+	sig, ok := s.sigs[key]
+	s.mu.Unlock()
+	if ok {
+		m.Signature = sig
+		return nil
+	}
+	if err := Sign(m, s.signer.Key); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if len(s.sigs) >= 1024 {
+		clear(s.sigs)
+	}
+	s.sigs[key] = m.Signature
+	s.mu.Unlock()
+	return nil
 }
 
 // postHTTP posts to an http(s) endpoint. As on SNS, any answer 200–499 within the timeout is

@@ -107,7 +107,10 @@ type Service struct {
 
 	wake     chan struct{}
 	mu       sync.Mutex
-	inflight map[int64]bool
+	inflight map[int64]bool    // rows being delivered or waiting for their outcome's commit
+	outcomes []outcome         // finished attempts not yet committed
+	finished chan struct{}     // an attempt finished
+	sigs     map[string]string // recent signatures by string to sign
 	wg       sync.WaitGroup
 }
 
@@ -132,7 +135,7 @@ func New(o Options) *Service {
 		o.Registry = prometheus.NewRegistry()
 	}
 	s := &Service{db: o.DB, signer: o.Signer, base: strings.TrimRight(o.PublicURL, "/"), mailer: o.Mailer, client: &c,
-		now: o.Now, log: o.Logger, slots: o.Concurrency, wake: make(chan struct{}, 1), inflight: map[int64]bool{}}
+		now: o.Now, log: o.Logger, slots: o.Concurrency, wake: make(chan struct{}, 1), finished: make(chan struct{}, 1), inflight: map[int64]bool{}, sigs: map[string]string{}}
 	s.metrics = newMetrics(o.Registry, s)
 	return s
 }

@@ -101,6 +101,7 @@ func step(t *testing.T, s *Service) {
 		t.Fatal(err)
 	}
 	s.wg.Wait()
+	s.flush(context.Background())
 }
 
 func subscribeConfirmed(t *testing.T, s *Service, topic, protocol, endpoint string) string {
