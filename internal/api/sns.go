@@ -44,6 +44,9 @@ func (s *Server) snsOperations() map[string]operation {
 		"GetSubscriptionAttributes": s.snsGetSubscriptionAttributes,
 		"SetSubscriptionAttributes": s.snsSetSubscriptionAttributes,
 		"Publish":                   s.snsPublish,
+		"ListTagsForResource":       s.snsListTags,
+		"TagResource":               s.snsTagResource,
+		"UntagResource":             s.snsUntagResource,
 	}
 }
 
@@ -106,6 +109,10 @@ func (s *Server) notifyFail(c *call, err error) {
 			c.fail(&awsproto.Error{Code: "NotFound", Message: ne.Message, Status: http.StatusNotFound}, snsError)
 		case notify.AuthorizationError:
 			c.fail(&awsproto.Error{Code: "AuthorizationError", Message: ne.Message, Status: http.StatusForbidden}, snsError)
+		case notify.ResourceNotFound:
+			c.fail(&awsproto.Error{Code: "ResourceNotFound", Message: ne.Message, Status: http.StatusNotFound}, snsError)
+		case notify.TagLimitExceeded:
+			c.fail(awsproto.Errorf("TagLimitExceeded", "%s", ne.Message), snsError)
 		default:
 			c.fail(awsproto.Errorf("InvalidParameter", "%s", ne.Message), snsError)
 		}
@@ -192,17 +199,9 @@ func (s *Server) snsCreateTopic(c *call) {
 		}
 		attrs["DataProtectionPolicy"] = p
 	}
-	var tags map[string]string
-	for _, p := range c.query.Indexes("Tags.member") {
-		k := c.query.Get(p + ".Key")
-		if k == "" {
-			c.fail(snsInvalid("Tags Reason: member %s has no Key", strings.TrimPrefix(p, "Tags.member.")), snsError)
-			return
-		}
-		if tags == nil {
-			tags = map[string]string{}
-		}
-		tags[k] = c.query.Get(p + ".Value")
+	tags, ok := tagList(c)
+	if !ok {
+		return
 	}
 	arn, err := s.cfg.Notify.CreateTopic(c.r.Context(), c.caller(), name, attrs, tags)
 	if err != nil {
@@ -494,4 +493,79 @@ func (s *Server) snsLink(w http.ResponseWriter, r *http.Request) {
 		}
 		s.snsReply(c, nil)
 	}
+}
+
+// tagList reads Tags.member.N.Key / .Value.
+func tagList(c *call) (map[string]string, bool) {
+	var tags map[string]string
+	for _, p := range c.query.Indexes("Tags.member") {
+		k := c.query.Get(p + ".Key")
+		if k == "" {
+			c.fail(snsInvalid("Tags Reason: member %s has no Key", strings.TrimPrefix(p, "Tags.member.")), snsError)
+			return nil, false
+		}
+		if tags == nil {
+			tags = map[string]string{}
+		}
+		tags[k] = c.query.Get(p + ".Value")
+	}
+	return tags, true
+}
+
+type xmlTag struct{ Key, Value string }
+
+func (s *Server) snsListTags(c *call) {
+	arn, ok := required(c, "ResourceArn")
+	if !ok {
+		return
+	}
+	tags, err := s.cfg.Notify.Tags(c.r.Context(), c.caller(), arn)
+	if err != nil {
+		s.notifyFail(c, err)
+		return
+	}
+	res := struct {
+		Tags []xmlTag `xml:"Tags>member"`
+	}{Tags: []xmlTag{}}
+	for _, e := range xmlMap(tags) {
+		res.Tags = append(res.Tags, xmlTag{e.Key, e.Value})
+	}
+	s.snsReply(c, res)
+}
+
+func (s *Server) snsTagResource(c *call) {
+	arn, ok := required(c, "ResourceArn")
+	if !ok {
+		return
+	}
+	tags, ok := tagList(c)
+	if !ok {
+		return
+	}
+	if len(tags) == 0 {
+		c.fail(snsInvalid("Tags Reason: no value for required parameter"), snsError)
+		return
+	}
+	if err := s.cfg.Notify.Tag(c.r.Context(), c.caller(), arn, tags, nil); err != nil {
+		s.notifyFail(c, err)
+		return
+	}
+	s.snsReply(c, struct{}{})
+}
+
+func (s *Server) snsUntagResource(c *call) {
+	arn, ok := required(c, "ResourceArn")
+	if !ok {
+		return
+	}
+	keys := c.query.List("TagKeys.member")
+	if len(keys) == 0 {
+		c.fail(snsInvalid("TagKeys Reason: no value for required parameter"), snsError)
+		return
+	}
+	if err := s.cfg.Notify.Tag(c.r.Context(), c.caller(), arn, nil, keys); err != nil {
+		s.notifyFail(c, err)
+		return
+	}
+	s.snsReply(c, struct{}{})
 }

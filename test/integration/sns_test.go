@@ -188,6 +188,13 @@ func TestSNSWithDebianCLI(t *testing.T) {
 	if len(topics.Topics) != 1 {
 		t.Errorf("topics %+v", topics)
 	}
+	awsCLI(t, s, awsBin, nil, "sns", "tag-resource", "--resource-arn", topic.TopicArn, "--tags", "Key=env,Value=prod")
+	awsCLI(t, s, awsBin, nil, "sns", "untag-resource", "--resource-arn", topic.TopicArn, "--tag-keys", "team")
+	var tags struct{ Tags []struct{ Key, Value string } }
+	awsCLI(t, s, awsBin, &tags, "sns", "list-tags-for-resource", "--resource-arn", topic.TopicArn)
+	if len(tags.Tags) != 1 || tags.Tags[0].Key != "env" || tags.Tags[0].Value != "prod" {
+		t.Errorf("tags %+v", tags.Tags)
+	}
 	awsCLI(t, s, awsBin, nil, "sns", "delete-topic", "--topic-arn", topic.TopicArn)
 	awsCLI(t, s, awsBin, &topics, "sns", "list-topics")
 	if len(topics.Topics) != 0 {
