@@ -47,6 +47,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzParseDigest -fuzztime $(FUZZTIME) ./internal/integrity/
 	$(GO) test -run XXX -fuzz FuzzParseMessage -fuzztime $(FUZZTIME) ./internal/notify/
 	$(GO) test -run XXX -fuzz FuzzDeliveryPolicy -fuzztime $(FUZZTIME) ./internal/notify/
+	$(GO) test -run XXX -fuzz FuzzParseTopicARN -fuzztime $(FUZZTIME) ./internal/notify/
 
 clean:
 	rm -rf bin

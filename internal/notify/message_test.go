@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"os"
@@ -123,6 +124,27 @@ func FuzzParseMessage(f *testing.F) {
 		}
 		if StringToSign(m) != StringToSign(m2) {
 			t.Fatalf("round trip changed the signed members: %q vs %q", StringToSign(m), StringToSign(m2))
+		}
+	})
+}
+
+// Publish is the method CloudWatch alarms call (the interface lives with the alarms).
+var _ func(context.Context, string, string, string) (string, error) = (*Service)(nil).Publish
+
+func FuzzParseTopicARN(f *testing.F) {
+	f.Add("arn:aws:sns:us-east-1:123456789012:topic")
+	f.Add("arn:aws:sns:us-east-1:123456789012:topic:sub-id")
+	f.Add(pageToken("arn:aws:sns:us-east-1:123456789012:t"))
+	f.Fuzz(func(t *testing.T, s string) {
+		if a, ok := ParseTopicARN(s); ok {
+			if got := "arn:aws:sns:" + a.Region + ":" + a.Account + ":" + a.Name; !strings.HasSuffix(s, got[len("arn:aws:"):]) {
+				t.Fatalf("%q parsed as %+v", s, a)
+			}
+		}
+		if last, err := parsePageToken(s); err == nil && s != "" && pageToken(last) != s {
+			if _, err := parsePageToken(pageToken(last)); err != nil {
+				t.Fatalf("token %q → %q does not round-trip", s, last)
+			}
 		}
 	})
 }
