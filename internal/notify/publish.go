@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -49,6 +50,9 @@ func messages(in *PublishInput) (map[string]string, error) {
 	}
 	if len(in.Message) > MaxMessageBytes {
 		return nil, invalid("Message too long")
+	}
+	if !utf8.ValidString(in.Message) {
+		return nil, invalid("Message Reason: not valid UTF-8")
 	}
 	switch in.MessageStructure {
 	case "":
@@ -127,6 +131,11 @@ func validNumber(s string) bool {
 // Publish publishes message to a topic for an internal publisher (CloudWatch alarms): the
 // same path as the SNS Publish operation, without a caller to authorize.
 func (s *Service) Publish(ctx context.Context, topicARN, subject, message string) (messageID string, err error) {
+	// An alarm's subject grows with its name; a notification that cannot be sent is worse
+	// than a shortened subject, so it is cut to SNS's limit here rather than refused.
+	if len(subject) >= 100 && validSubject(subject[:99]) {
+		subject = subject[:99]
+	}
 	return s.publish(ctx, nil, PublishInput{TopicARN: topicARN, Subject: subject, Message: message})
 }
 

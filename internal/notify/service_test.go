@@ -330,3 +330,23 @@ func TestPublishValidation(t *testing.T) {
 		}
 	}
 }
+
+// Alarms publish through Publish: a subject over SNS's limit (a long alarm name) is shortened,
+// not refused, while the API refuses it.
+func TestInternalPublishShortensSubject(t *testing.T) {
+	s, _, mailer := newTestService(t)
+	ctx := context.Background()
+	topic, _ := s.CreateTopic(ctx, caller, "t", nil, nil)
+	subscribeConfirmed(t, s, topic, "email", "a@example.com")
+	long := `ALARM: "` + strings.Repeat("x", 120) + `" in US East (N. Virginia)`
+	if _, err := s.PublishAs(ctx, caller, PublishInput{TopicARN: topic, Subject: long, Message: "m"}); err == nil {
+		t.Error("the API accepted a 150-character subject")
+	}
+	if _, err := s.Publish(ctx, topic, long, "m"); err != nil {
+		t.Fatal(err)
+	}
+	step(t, s)
+	if n := len(mailer.mail); n != 1 || mailer.mail[0].Subject != long[:99] {
+		t.Errorf("mails %+v", mailer.mail)
+	}
+}
