@@ -8,6 +8,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"html"
 	"net/http"
 	"strconv"
 	"strings"
@@ -480,6 +482,10 @@ func (s *Server) snsLink(w http.ResponseWriter, r *http.Request) {
 			s.notifyFail(c, err)
 			return
 		}
+		if wantsHTML(r) {
+			linkPage(w, "Subscription confirmed!", "You have successfully subscribed.", "Your subscription's id is: "+sub)
+			return
+		}
 		s.snsReply(c, subscriptionArnResult{sub})
 	case "Unsubscribe":
 		sub := q.Get("SubscriptionArn")
@@ -491,8 +497,22 @@ func (s *Server) snsLink(w http.ResponseWriter, r *http.Request) {
 			s.notifyFail(c, err)
 			return
 		}
+		if wantsHTML(r) {
+			linkPage(w, "Subscription removed!", "Your subscription to the topic below has been deactivated.", sub)
+			return
+		}
 		s.snsReply(c, nil)
 	}
+}
+
+// wantsHTML reports whether a person followed the link (a mail's link, in a browser) rather
+// than an endpoint's code, which gets SNS's XML.
+func wantsHTML(r *http.Request) bool { return strings.Contains(r.Header.Get("Accept"), "text/html") }
+
+func linkPage(w http.ResponseWriter, title, text, detail string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(w, "<!doctype html>\n<title>%s</title>\n<h1>%s</h1>\n<p>%s</p>\n<p><code>%s</code></p>\n",
+		html.EscapeString(title), html.EscapeString(title), html.EscapeString(text), html.EscapeString(detail))
 }
 
 // tagList reads Tags.member.N.Key / .Value.

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -95,12 +96,19 @@ func TestSNSWithAWSCLI(t *testing.T) {
 	if !strings.Contains(confMail.Header.Get("From"), "Security") || !strings.Contains(confMail.Body, topic.TopicArn) {
 		t.Errorf("confirmation mail %+v", confMail)
 	}
+	// A person follows the link in a browser.
 	link := linkRE.FindString(confMail.Body)
-	resp, err := http.Get(link)
+	req, _ := http.NewRequest(http.MethodGet, link, nil)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("visiting the mail's link %q: %v %v", link, err, resp)
 	}
+	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if !strings.Contains(string(page), "Subscription confirmed!") {
+		t.Errorf("confirmation page %s", page)
+	}
 
 	var attrs struct{ Attributes map[string]string }
 	awsCLI(t, s, awsBin, &attrs, "sns", "get-topic-attributes", "--topic-arn", topic.TopicArn)
