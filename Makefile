@@ -54,6 +54,9 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzScanMatchesEncodingJSON -fuzztime $(FUZZTIME) ./internal/event/
 	$(GO) test -run XXX -fuzz FuzzFieldsExtract -fuzztime $(FUZZTIME) ./internal/event/
 	$(GO) test -run XXX -fuzz FuzzParseFilter -fuzztime $(FUZZTIME) ./internal/importer/
+	$(GO) test -run XXX -fuzz FuzzParseMessage -fuzztime $(FUZZTIME) ./internal/notify/
+	$(GO) test -run XXX -fuzz FuzzDeliveryPolicy -fuzztime $(FUZZTIME) ./internal/notify/
+	$(GO) test -run XXX -fuzz FuzzParseTopicARN -fuzztime $(FUZZTIME) ./internal/notify/
 
 clean:
 	rm -rf bin

@@ -54,6 +54,8 @@ type serveConfig struct {
 	maxTrails        int
 	lifecycle        []objstore.Rule
 	metricRetention  time.Duration
+
+	notify notifyFlags // SNS (issue 7)
 }
 
 func (c *serveConfig) validate() error {
@@ -86,6 +88,7 @@ func (c *serveConfig) validate() error {
 		problems = append(problems, fmt.Sprintf("--metric-retention %v: must be at least 1h", c.metricRetention))
 	}
 	problems = append(problems, c.validateTrails()...)
+	problems = append(problems, c.validateNotify()...)
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid configuration:\n  %s", strings.Join(problems, "\n  "))
 	}
@@ -131,6 +134,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&cfg.pprof, "pprof", false, "serve Go profiles at /debug/pprof/ (unauthenticated; for diagnosis only)")
 	fs.Var(durationFlag{&cfg.metricRetention}, "metric-retention", "how long CloudWatch metric datapoints (1-minute resolution) are kept")
 	cfg.registerTrailFlags(fs)
+	cfg.registerNotifyFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: cairn serve [flags]\n\nRuns cairn. The first start creates an account and an admin access key and prints the\nexports the aws CLI needs; they are also written to <data>/admin.env.\n\nFlags:")
 		fs.PrintDefaults()
@@ -215,19 +219,23 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	if err != nil {
 		return err
 	}
-	// Alarm actions publish through a Publisher (SNS topics); until one is wired, state changes
-	// are recorded and actions are logged as failed in alarm history.
-	metricStore, err := metrics.Open(ctx, metaDB, metrics.Options{Retention: cfg.metricRetention, Logger: log})
-	if err != nil {
-		return err
-	}
-	srv := api.New(api.Config{Accounts: accounts, Recorder: rec, Auditor: auditor, History: hist, Operator: operator, Logger: log, Registry: reg,
-		Trails: tr.store, Delivery: tr.delivery, Objects: tr.objects, Keys: tr.keys, CreateBuckets: cfg.createBuckets, Metrics: metricStore})
-
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.listen, err)
 	}
+	sns, err := openNotify(cfg, metaDB, ln.Addr().String(), reg, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	metricStore, err := metrics.Open(ctx, metaDB, metrics.Options{Retention: cfg.metricRetention, Logger: log, Publisher: sns})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := api.New(api.Config{Accounts: accounts, Recorder: rec, Auditor: auditor, History: hist, Operator: operator, Logger: log, Registry: reg,
+		Trails: tr.store, Delivery: tr.delivery, Objects: tr.objects, Keys: tr.keys, CreateBuckets: cfg.createBuckets,
+		Metrics: metricStore, Notify: sns})
 	endpoint := "http://" + ln.Addr().String()
 	if err := announce(stdout, cfg, admin, endpoint); err != nil {
 		ln.Close()
@@ -237,19 +245,26 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	// Background work stops when runCtx ends; the server stops first so no call is lost.
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	// The first component to fail stops cairn; later failures are only logged, never blocked on.
+	errc := make(chan error, 1)
 	goRun := func(name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := f(runCtx); err != nil {
-				errc <- fmt.Errorf("%s: %w", name, err)
+				err = fmt.Errorf("%s: %w", name, err)
+				select {
+				case errc <- err:
+				default:
+					log.Error("component failed", "err", err)
+				}
 			}
 		}()
 	}
 	goRun("history", hist.Run)
 	goRun("trail delivery", tr.delivery.Run)
 	goRun("alarms", metricStore.Run)
+	goRun("sns delivery", sns.Run)
 	if len(cfg.lifecycle) > 0 {
 		goRun("object lifecycle", func(ctx context.Context) error { return runLifecycle(ctx, tr.objects, cfg.lifecycle, log) })
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/cairn-dev/cairn/internal/iam/sigv4"
 	"github.com/cairn-dev/cairn/internal/integrity"
 	cw "github.com/cairn-dev/cairn/internal/metrics"
+	"github.com/cairn-dev/cairn/internal/notify"
 	"github.com/cairn-dev/cairn/internal/objstore"
 	"github.com/cairn-dev/cairn/internal/recorder"
 	"github.com/cairn-dev/cairn/internal/trail"
@@ -58,6 +59,8 @@ type Config struct {
 
 	// CloudWatch metrics and alarms (issue 7).
 	Metrics *cw.Store
+	// SNS (issue 7): topics, subscriptions, delivery.
+	Notify *notify.Service
 }
 
 // Server handles HTTP requests.
@@ -69,6 +72,7 @@ type Server struct {
 
 	cloudtrailOps map[string]operation
 	cloudwatchOps map[string]cwOperation
+	snsOps        map[string]operation
 }
 
 // Body limits: AWS JSON operations are small; ingest batches can be large.
@@ -101,10 +105,15 @@ func New(cfg Config) *Server {
 	if cfg.Metrics != nil {
 		s.cloudwatchOps = s.cloudwatchOperations()
 	}
+	s.snsOps = s.snsOperations()
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry}))
 	s.mux.HandleFunc("POST "+ingest.Path, s.aws)
 	s.mux.HandleFunc("/", s.aws)
+	if cfg.Notify != nil {
+		s.mux.HandleFunc("GET "+cfg.Notify.CertPath(), s.snsCert)
+		s.mux.HandleFunc("GET /{$}", s.snsLink)
+	}
 	return s
 }
 
@@ -132,8 +141,9 @@ type call struct {
 	op        string
 	readOnly  bool
 	data      bool
-	params    []byte // requestParameters JSON
-	response  []byte // responseElements JSON
+	query     *awsproto.Query // awsQuery operations
+	params    []byte          // requestParameters JSON
+	response  []byte          // responseElements JSON
 	errorCode string
 	errorMsg  string
 	status    int
@@ -169,7 +179,11 @@ func (s *Server) aws(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		c.op = operationName(r)
-		c.fail(authError(err, c.id), jsonError)
+		write := jsonError
+		if auth.Service == "sns" {
+			write = snsError
+		}
+		c.fail(authError(err, c.id), write)
 		if !errors.As(err, new(*sigv4.Error)) {
 			s.cfg.Logger.Error("signature verification failed", "request", c.id, "err", err)
 		}
@@ -183,6 +197,8 @@ func (s *Server) aws(w http.ResponseWriter, r *http.Request) {
 		s.cloudtrail(c)
 	case auth.Service == "monitoring" && s.cfg.Metrics != nil:
 		s.cloudwatch(c) // awsQuery, JSON 1.0, and RPC v2 CBOR at /service/…/operation/<Op>
+	case auth.Service == "sns":
+		s.sns(c)
 	default:
 		c.fail(awsproto.Errorf("UnknownOperationException", "cairn does not serve the service %q signed for in this request.", auth.Service), jsonError)
 	}
