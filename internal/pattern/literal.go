@@ -116,10 +116,9 @@ func parseDecimal(s []byte) (decimal, bool) {
 		}
 		es := i
 		for i < len(s) && isDigit(s[i]) {
-			if e > 1e9 {
+			if e = e*10 + int(s[i]-'0'); e > 1e9 {
 				return decimal{}, false
 			}
-			e = e*10 + int(s[i]-'0')
 			i++
 		}
 		if i == es {
