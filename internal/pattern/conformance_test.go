@@ -23,6 +23,7 @@ type tcase struct {
 	M    json.RawMessage   `json:"m"`
 	X    map[string]string `json:"x"`
 	Err  string            `json:"err"`
+	Col  int               `json:"col"`
 	Refs map[string]string `json:"refs"`
 	S    string            `json:"s"`
 	Note string            `json:"note"`
@@ -109,6 +110,9 @@ func TestConformance(t *testing.T) {
 				}
 				if c.Err != "" && !strings.Contains(err.Error(), c.Err) {
 					t.Errorf("Compile(%q) error %q; want it to contain %q", c.P, err, c.Err)
+				}
+				if c.Col != 0 && se.Column != c.Col {
+					t.Errorf("Compile(%q) error at column %d; want %d (%v)", c.P, se.Column, c.Col, err)
 				}
 				return
 			}

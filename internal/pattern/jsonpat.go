@@ -103,6 +103,9 @@ func compileJSON(text string, start, end int) (*jsonMatcher, int, error) {
 		return nil, 0, err
 	}
 	p.skip()
+	if p.peek() == ')' {
+		return nil, 0, syntaxErr(p.i, "unbalanced parentheses: this ')' has no '('")
+	}
 	if p.i < p.end {
 		return nil, 0, p.unexpected("&& or || between conditions")
 	}
@@ -381,7 +384,7 @@ func (p *jsonParser) selector() (*selector, error) {
 				j += n
 			}
 			if j == p.i+1 {
-				return nil, syntaxErr(p.i, "expected a field name after '.'; use $.['name'] for names with other characters")
+				return nil, syntaxErr(p.i+1, "expected a field name after '.'; use $.['name'] for names with other characters")
 			}
 			st.key, p.i = p.s[p.i+1:j], j
 		default: // '['
