@@ -136,7 +136,7 @@ func cisRule(id string, r map[string]any) bool {
 func TestCISOnGeneratedTraffic(t *testing.T) {
 	rules := loadCIS(t)
 	n := 30000
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		n = 5000
 	}
 	g := gen.New(gen.Config{Seed: 42})

@@ -2,6 +2,7 @@ package pattern
 
 import (
 	"bytes"
+	"regexp"
 	"unicode/utf8"
 )
 
@@ -178,7 +179,7 @@ func (s *nodeSet) add(id int32) {
 	}
 }
 
-func (m *jsonMatcher) childKey(set *nodeSet, key []byte) nodeSet {
+func (m *jsonMatcher) childKey(set nodeSet, key []byte) nodeSet {
 	var out nodeSet
 	for k := 0; k < set.n; k++ {
 		t := &m.trie[set.ids[k]]
@@ -195,7 +196,7 @@ func (m *jsonMatcher) childKey(set *nodeSet, key []byte) nodeSet {
 	return out
 }
 
-func (m *jsonMatcher) childIndex(set *nodeSet, index int) nodeSet {
+func (m *jsonMatcher) childIndex(set nodeSet, index int) nodeSet {
 	var out nodeSet
 	for k := 0; k < set.n; k++ {
 		t := &m.trie[set.ids[k]]
@@ -251,7 +252,7 @@ func (m *jsonMatcher) match(msg []byte) bool {
 	}
 	s := scanner{b: msg, i: i}
 	root := nodeSet{n: 1}
-	if !m.value(&s, &st, &root, 0) {
+	if !m.value(&s, &st, root, 0) {
 		return false
 	}
 	if skipWS(msg, s.i) != len(msg) {
@@ -301,7 +302,7 @@ type scanner struct {
 }
 
 // value reads the value at s.i, which the nodes of set have reached.
-func (m *jsonMatcher) value(s *scanner, st *jstate, set *nodeSet, depth int) bool {
+func (m *jsonMatcher) value(s *scanner, st *jstate, set nodeSet, depth int) bool {
 	kids, wantNull := false, false
 	for k := 0; k < set.n; k++ {
 		t := &m.trie[set.ids[k]]
@@ -387,7 +388,7 @@ func (m *jsonMatcher) value(s *scanner, st *jstate, set *nodeSet, depth int) boo
 	return true
 }
 
-func (m *jsonMatcher) object(s *scanner, st *jstate, set *nodeSet, depth int) bool {
+func (m *jsonMatcher) object(s *scanner, st *jstate, set nodeSet, depth int) bool {
 	if depth >= maxDepth {
 		return false
 	}
@@ -422,7 +423,7 @@ func (m *jsonMatcher) object(s *scanner, st *jstate, set *nodeSet, depth int) bo
 			}
 		} else {
 			s.i = i
-			if !m.value(s, st, &child, depth+1) {
+			if !m.value(s, st, child, depth+1) {
 				return false
 			}
 			i = s.i
@@ -444,7 +445,7 @@ func (m *jsonMatcher) object(s *scanner, st *jstate, set *nodeSet, depth int) bo
 }
 
 // array reads an array; it also reports whether an element is null.
-func (m *jsonMatcher) array(s *scanner, st *jstate, set *nodeSet, depth int) (ok, null bool) {
+func (m *jsonMatcher) array(s *scanner, st *jstate, set nodeSet, depth int) (ok, null bool) {
 	if depth >= maxDepth {
 		return false, false
 	}
@@ -468,7 +469,7 @@ func (m *jsonMatcher) array(s *scanner, st *jstate, set *nodeSet, depth int) (ok
 			}
 		} else {
 			s.i = i
-			if !m.value(s, st, &child, depth+1) {
+			if !m.value(s, st, child, depth+1) {
 				return false, false
 			}
 			i = s.i
@@ -500,45 +501,37 @@ const (
 	kArray
 )
 
-// jval is a value found where a selector ends.
+// jval is a value found where a selector ends. It holds no buffers of its
+// own: a struct pointing into itself would have to live on the heap.
 type jval struct {
 	kind       byte
 	raw        []byte // string content as written (escapes included), or number text
 	esc        bool
 	directNull bool // an array with a null element
-	text       []byte
-	textDone   bool
-	num        decimal
-	numState   byte // 0 not computed, 1 number, 2 not a finite number
-	numBuf     [32]byte
-	canonBuf   [32]byte
 }
 
-// str returns the text strings, wildcards and regular expressions compare
+// text returns what strings, wildcards and regular expressions compare
 // against: a string's unescaped content, or a number's canonical text.
-func (v *jval) str(st *jstate) []byte {
-	if !v.textDone {
-		v.textDone = true
-		switch {
-		case v.kind == kNumber:
-			v.text = appendCanonical(v.canonBuf[:0], v.raw)
-		case v.esc:
-			v.text = unescape(st.strBuf[:0], v.raw)
-		default:
-			v.text = v.raw
-		}
+func (v *jval) text(canon *[32]byte, st *jstate) []byte {
+	switch {
+	case v.kind == kNumber:
+		return appendCanonical(canon[:0], v.raw)
+	case v.esc:
+		return unescape(st.strBuf[:0], v.raw)
 	}
-	return v.text
+	return v.raw
 }
 
-func (v *jval) number() (decimal, bool) {
-	if v.numState == 0 {
-		v.numState = 2
-		if d, ok := eventNumber(v.raw, &v.numBuf); ok {
-			v.num, v.numState = d, 1
-		}
+// matchRegex runs re over the value's text. regexp lets its input escape,
+// so decoded text gets a buffer of its own here rather than the stack's.
+func (v *jval) matchRegex(re *regexp.Regexp) bool {
+	switch {
+	case v.kind == kNumber:
+		return re.Match(appendCanonical(nil, v.raw))
+	case v.esc:
+		return re.Match(unescape(nil, v.raw))
 	}
-	return v.num, v.numState == 1
+	return re.Match(v.raw)
 }
 
 // test evaluates op against the value; see the package documentation for
@@ -558,11 +551,12 @@ func (v *jval) test(op opKind, lit *literal, wild bool, st *jstate) bool {
 	if v.kind != kString && v.kind != kNumber {
 		return false // booleans, null, objects and arrays satisfy no comparison
 	}
+	var buf [32]byte
 	if op.relational() {
 		if v.kind != kNumber {
 			return false // { $.a > 0 } does not match "1"
 		}
-		d, ok := v.number()
+		d, ok := eventNumber(v.raw, &buf)
 		if !ok {
 			return false
 		}
@@ -583,18 +577,18 @@ func (v *jval) test(op opKind, lit *literal, wild bool, st *jstate) bool {
 		eq = true
 	case litNumber:
 		if v.kind == kNumber {
-			d, ok := v.number()
+			d, ok := eventNumber(v.raw, &buf)
 			if !ok {
 				return false // 1e309 is neither = nor != anything numeric
 			}
 			eq = cmpDecimal(d, lit.num) == 0
 		} else {
-			eq = string(v.str(st)) == lit.text // "1" = 1 but "01" != 1
+			eq = string(v.text(&buf, st)) == lit.text // "1" = 1 but "01" != 1
 		}
 	case litString:
-		eq = lit.glob.match(v.str(st))
+		eq = lit.glob.match(v.text(&buf, st))
 	case litRegex:
-		eq = lit.re.Match(v.str(st))
+		eq = v.matchRegex(lit.re)
 	}
 	if op == opEq {
 		return eq
