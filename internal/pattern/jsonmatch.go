@@ -2,7 +2,9 @@ package pattern
 
 import (
 	"bytes"
+	"cmp"
 	"regexp"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -179,21 +181,27 @@ func (s *nodeSet) add(id int32) {
 	}
 }
 
-func (m *jsonMatcher) childKey(set nodeSet, key []byte) nodeSet {
-	var out nodeSet
+// keyChild returns the child of t for key, or -1.
+func (t *tnode) keyChild(key []byte) int32 {
+	for i := range t.keys {
+		if k := t.keys[i].key; len(k) == len(key) && string(k) == string(key) {
+			return t.keys[i].child
+		}
+	}
+	return -1
+}
+
+func (m *jsonMatcher) childKey(set *nodeSet, key []byte, out *nodeSet) {
+	out.n = 0
 	for k := 0; k < set.n; k++ {
 		t := &m.trie[set.ids[k]]
-		for i := range t.keys {
-			if bytes.Equal(t.keys[i].key, key) {
-				out.add(t.keys[i].child)
-				break
-			}
+		if c := t.keyChild(key); c >= 0 {
+			out.add(c)
 		}
 		if t.wild >= 0 {
 			out.add(t.wild)
 		}
 	}
-	return out
 }
 
 func (m *jsonMatcher) childIndex(set nodeSet, index int) nodeSet {
@@ -411,12 +419,19 @@ func (m *jsonMatcher) object(s *scanner, st *jstate, set nodeSet, depth int) boo
 		if esc {
 			key = unescape(keyBuf[:0], key)
 		}
-		i = skipWS(b, end+1)
+		i = end + 1
+		if i < len(b) && b[i] != ':' {
+			i = skipWS(b, i)
+		}
 		if i >= len(b) || b[i] != ':' {
 			return false
 		}
-		i = skipWS(b, i+1)
-		child := m.childKey(set, key)
+		i++
+		if i < len(b) && b[i] <= ' ' {
+			i = skipWS(b, i)
+		}
+		var child nodeSet
+		m.childKey(&set, key, &child)
 		if child.n == 0 {
 			if i, ok = skipValue(b, i, depth+1); !ok {
 				return false
@@ -428,13 +443,18 @@ func (m *jsonMatcher) object(s *scanner, st *jstate, set nodeSet, depth int) boo
 			}
 			i = s.i
 		}
-		i = skipWS(b, i)
+		if i < len(b) && b[i] <= ' ' {
+			i = skipWS(b, i)
+		}
 		if i >= len(b) {
 			return false
 		}
 		switch b[i] {
 		case ',':
-			i = skipWS(b, i+1)
+			i++
+			if i < len(b) && b[i] <= ' ' {
+				i = skipWS(b, i)
+			}
 		case '}':
 			s.i = i + 1
 			return true
@@ -624,9 +644,12 @@ func (n *need) holds(msg []byte) bool {
 	return false
 }
 
-// maxNeedLiterals caps the prefilter's work: beyond it, scanning the
-// message is cheaper than searching it for each literal.
-const maxNeedLiterals = 8
+// The prefilter checks literals with bytes.Contains, each a pass over the
+// message; beyond a few passes, scanning the message costs less.
+const (
+	maxNeedLiterals = 4
+	minShared       = 3 // shortest substring worth standing for several literals
+)
 
 func (m *jsonMatcher) prefilter() *need {
 	n, ok := m.needOf(m.root)
@@ -648,7 +671,9 @@ func (n *need) count() int {
 }
 
 // needOf returns what expression e requires of the message, or false if it
-// requires nothing this prefilter can check.
+// requires nothing this prefilter can check. Weakening keeps it sound: an
+// && may drop parts (fewer requirements), and a literal may be replaced by
+// a substring of it.
 func (m *jsonMatcher) needOf(e int) (need, bool) {
 	x := &m.exprs[e]
 	switch x.kind {
@@ -659,6 +684,20 @@ func (m *jsonMatcher) needOf(e int) (need, bool) {
 				kids = append(kids, n)
 			}
 		}
+		// Keep the cheapest and most selective parts: single long literals first.
+		slices.SortStableFunc(kids, func(a, b need) int {
+			if c := cmp.Compare(a.count(), b.count()); c != 0 {
+				return c
+			}
+			return cmp.Compare(len(b.lit), len(a.lit))
+		})
+		total := 0
+		for i := range kids {
+			if total += kids[i].count(); total > maxNeedLiterals {
+				kids = kids[:i]
+				break
+			}
+		}
 		switch len(kids) {
 		case 0:
 			return need{}, false
@@ -667,13 +706,24 @@ func (m *jsonMatcher) needOf(e int) (need, bool) {
 		}
 		return need{op: '&', kids: kids}, true
 	case '|':
+		var lits [][]byte
 		var kids []need
 		for _, k := range x.kids {
 			n, ok := m.needOf(k)
 			if !ok {
 				return need{}, false
 			}
-			kids = append(kids, n)
+			if n.op == 'l' {
+				lits = append(lits, n.lit)
+			} else {
+				kids = append(kids, n)
+			}
+		}
+		for _, l := range shareSubstrings(lits) {
+			kids = append(kids, need{op: 'l', lit: l})
+		}
+		if len(kids) == 1 {
+			return kids[0], true
 		}
 		return need{op: '|', kids: kids}, true
 	}
@@ -691,6 +741,43 @@ func (m *jsonMatcher) needOf(e int) (need, bool) {
 		}
 	}
 	return need{}, false
+}
+
+// shareSubstrings covers a set of alternative literals with few substrings:
+// greedily, the substring (at least minShared bytes) of the first literal
+// not yet covered that the most others contain. CIS 4.4's sixteen IAM event
+// names all contain "Policy"; StartLogging and StopLogging share "Logging".
+// The work is bounded; past the bound the literals stand for themselves.
+func shareSubstrings(lits [][]byte) [][]byte {
+	if len(lits) <= 1 {
+		return lits
+	}
+	budget := 1 << 18 // bytes.Contains calls
+	var out [][]byte
+	left := slices.Clone(lits)
+	for len(left) > 0 {
+		first := left[0]
+		best, bestN := first, 1
+		for i := 0; i+minShared <= len(first); i++ {
+			for j := i + minShared; j <= len(first); j++ {
+				sub, n := first[i:j], 0
+				for _, o := range left {
+					if budget--; budget < 0 {
+						return lits
+					}
+					if bytes.Contains(o, sub) {
+						n++
+					}
+				}
+				if n > bestN || n == bestN && len(sub) > len(best) {
+					best, bestN = sub, n
+				}
+			}
+		}
+		out = append(out, best)
+		left = slices.DeleteFunc(left, func(o []byte) bool { return bytes.Contains(o, best) })
+	}
+	return out
 }
 
 // numberLike reports whether s could be (part of) the canonical text of a

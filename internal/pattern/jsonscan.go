@@ -133,8 +133,27 @@ func scanLiteral(b []byte, i int) (int, byte, bool) {
 }
 
 // skipValue validates and skips the value at b[i], nested inside depth
-// containers, without recursion.
+// containers.
 func skipValue(b []byte, i, depth int) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch c := b[i]; {
+	case c == '"':
+		end, _, ok := scanString(b, i+1)
+		return end + 1, ok
+	case c == '{' || c == '[':
+		return skipContainer(b, i, depth)
+	case c == 't' || c == 'f' || c == 'n':
+		end, _, ok := scanLiteral(b, i)
+		return end, ok
+	}
+	return scanNumber(b, i)
+}
+
+// skipContainer validates and skips the object or array at b[i] without
+// recursion.
+func skipContainer(b []byte, i, depth int) (int, bool) {
 	var stack [maxDepth/64 + 1]uint64 // bit set: object; clear: array
 	n := 0                            // containers opened here
 	var ok bool
@@ -154,7 +173,9 @@ value:
 		}
 		stack[n>>6] |= 1 << (n & 63)
 		n++
-		i = skipWS(b, i+1)
+		if i++; i < len(b) && b[i] <= ' ' {
+			i = skipWS(b, i)
+		}
 		if i < len(b) && b[i] == '}' {
 			i++
 			n--
@@ -167,7 +188,9 @@ value:
 		}
 		stack[n>>6] &^= 1 << (n & 63)
 		n++
-		i = skipWS(b, i+1)
+		if i++; i < len(b) && b[i] <= ' ' {
+			i = skipWS(b, i)
+		}
 		if i < len(b) && b[i] == ']' {
 			i++
 			n--
@@ -187,12 +210,16 @@ after:
 	if n == 0 {
 		return i, true
 	}
-	i = skipWS(b, i)
+	if i < len(b) && b[i] <= ' ' {
+		i = skipWS(b, i)
+	}
 	if i >= len(b) {
 		return 0, false
 	}
 	if b[i] == ',' {
-		i = skipWS(b, i+1)
+		if i++; i < len(b) && b[i] <= ' ' {
+			i = skipWS(b, i)
+		}
 		if stack[(n-1)>>6]&(1<<((n-1)&63)) != 0 {
 			goto key
 		}
@@ -215,10 +242,14 @@ key:
 	if i, _, ok = scanString(b, i+1); !ok {
 		return 0, false
 	}
-	i = skipWS(b, i+1)
+	if i++; i < len(b) && b[i] <= ' ' {
+		i = skipWS(b, i)
+	}
 	if i >= len(b) || b[i] != ':' {
 		return 0, false
 	}
-	i = skipWS(b, i+1)
+	if i++; i < len(b) && b[i] <= ' ' {
+		i = skipWS(b, i)
+	}
 	goto value
 }
