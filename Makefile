@@ -44,6 +44,9 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzVerify -fuzztime $(FUZZTIME) ./internal/iam/sigv4/
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./internal/logfile/
 	$(GO) test -run XXX -fuzz FuzzParseKey -fuzztime $(FUZZTIME) ./internal/logfile/
+	$(GO) test -run XXX -fuzz FuzzCompile$$ -fuzztime $(FUZZTIME) ./internal/pattern/
+	$(GO) test -run XXX -fuzz FuzzMatch$$ -fuzztime $(FUZZTIME) ./internal/pattern/
+	$(GO) test -run XXX -fuzz FuzzMatchDerived -fuzztime $(FUZZTIME) ./internal/pattern/
 
 clean:
 	rm -rf bin

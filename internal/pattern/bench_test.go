@@ -196,6 +196,8 @@ func TestMatchDoesNotAllocate(t *testing.T) {
 		{`{ $.userIdentity.sessionContext.attributes.mfaAuthenticated != "true" || $.resources[*].ARN = *role* }`, c.mix},
 		{`{ $.requestParameters.durationSeconds >= 3600 || $.readOnly IS TRUE }`, c.mix},
 		{`ConsoleLogin -Success`, c.mix},
+		{`%Failed authentication|AccessDenied%`, c.mix},
+		{`{ $.errorCode = %^Access% }`, c.mix},
 		{`[a, b, ..., c = *Management*]`, c.mix},
 	} {
 		p := MustCompile(v.pattern)

@@ -31,7 +31,6 @@ type bitset [3]uint64
 func (b *bitset) set(i int)        { b[i>>6] |= 1 << (i & 63) }
 func (b *bitset) has(i int) bool   { return b[i>>6]&(1<<(i&63)) != 0 }
 func (b *bitset) clearBit(i int)   { b[i>>6] &^= 1 << (i & 63) }
-func (b *bitset) empty() bool      { return b[0]|b[1]|b[2] == 0 }
 func (b *bitset) andNot(m *bitset) { b[0] &^= m[0]; b[1] &^= m[1]; b[2] &^= m[2] }
 func (b *bitset) or(m *bitset)     { b[0] |= m[0]; b[1] |= m[1]; b[2] |= m[2] }
 func (b *bitset) put(i int, v bool) {
@@ -92,7 +91,7 @@ type jsonMatcher struct {
 // build makes the selector trie and the per-node masks.
 func (m *jsonMatcher) build() {
 	m.trie = []tnode{{wild: -1}}
-	selLeaf := make([][]int32, len(m.sels)) // trie path of each selector, root first
+	paths := make([][]int32, len(m.sels)) // each selector's trie nodes, root first
 	for si := range m.sels {
 		path := []int32{0}
 		n := int32(0)
@@ -100,11 +99,11 @@ func (m *jsonMatcher) build() {
 			n = m.child(n, st)
 			path = append(path, n)
 		}
-		selLeaf[si] = path
+		paths[si] = path
 	}
 	for ci := range m.conds {
 		c := &m.conds[ci]
-		path := selLeaf[c.sel]
+		path := paths[c.sel]
 		leaf := path[len(path)-1]
 		m.trie[leaf].leaf = append(m.trie[leaf].leaf, ci)
 		if c.op == opIsNull && !c.wild {
@@ -204,8 +203,8 @@ func (m *jsonMatcher) childKey(set *nodeSet, key []byte, out *nodeSet) {
 	}
 }
 
-func (m *jsonMatcher) childIndex(set nodeSet, index int) nodeSet {
-	var out nodeSet
+func (m *jsonMatcher) childIndex(set *nodeSet, index int, out *nodeSet) {
+	out.n = 0
 	for k := 0; k < set.n; k++ {
 		t := &m.trie[set.ids[k]]
 		for i := range t.idx {
@@ -218,7 +217,6 @@ func (m *jsonMatcher) childIndex(set nodeSet, index int) nodeSet {
 			out.add(t.wild)
 		}
 	}
-	return out
 }
 
 // jstate is the per-match state; it lives on the stack.
@@ -482,7 +480,8 @@ func (m *jsonMatcher) array(s *scanner, st *jstate, set nodeSet, depth int) (ok,
 		if b[i] == 'n' {
 			null = true // validated as null below
 		}
-		child := m.childIndex(set, index)
+		var child nodeSet
+		m.childIndex(&set, index, &child)
 		if child.n == 0 {
 			if i, ok = skipValue(b, i, depth+1); !ok {
 				return false, false

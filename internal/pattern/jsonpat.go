@@ -370,9 +370,7 @@ func (p *jsonParser) selector() (*selector, error) {
 			if j < 0 {
 				return nil, syntaxErr(at, "unterminated .['name']: missing ']")
 			}
-			if j == 0 {
-				return nil, syntaxErr(at, "empty field name in .['']")
-			}
+			// .[''] names the empty key, which JSON allows.
 			st.key, p.i = p.s[p.i+3:p.i+3+j], p.i+3+j+2
 		case c == '.':
 			j := p.i + 1
