@@ -47,6 +47,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzCompile$$ -fuzztime $(FUZZTIME) ./internal/pattern/
 	$(GO) test -run XXX -fuzz FuzzMatch$$ -fuzztime $(FUZZTIME) ./internal/pattern/
 	$(GO) test -run XXX -fuzz FuzzMatchDerived -fuzztime $(FUZZTIME) ./internal/pattern/
+	$(GO) test -run XXX -fuzz FuzzParseDigest -fuzztime $(FUZZTIME) ./internal/integrity/
 
 clean:
 	rm -rf bin

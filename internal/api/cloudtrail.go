@@ -44,7 +44,7 @@ func (s *Server) cloudtrailOperations() map[string]operation {
 		"LookupEvents": s.lookupEvents,
 	}
 	for _, feature := range []map[string]operation{
-		// Features register here, e.g. s.trailOperations().
+		s.trailOperations(),
 	} {
 		for name, op := range feature {
 			ops[name] = op

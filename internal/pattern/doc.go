@@ -27,7 +27,7 @@
 //     tighter), with parentheses: { $.a.b[0] = "x" || $.c > 5 }. Operators
 //     = != < <= > >=, IS NULL, IS TRUE, IS FALSE, NOT EXISTS; values are
 //     numbers, quoted or bare strings with a leading/trailing * wildcard,
-//     * alone, or %regex%. Selectors: .name, .['any name'], [n], and one
+//   - alone, or %regex%. Selectors: .name, .['any name'], [n], and one
 //     wildcard .* or [*] per selector (three per pattern);
 //   - [ — space-delimited: [ip, user, ..., status = 4* || status = 5*, bytes > 1000];
 //   - anything else — terms: words and "quoted phrases" that must all
