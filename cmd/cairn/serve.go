@@ -26,6 +26,7 @@ import (
 	"github.com/cairn-dev/cairn/internal/history"
 	"github.com/cairn-dev/cairn/internal/iam"
 	"github.com/cairn-dev/cairn/internal/journal"
+	"github.com/cairn-dev/cairn/internal/logs"
 	"github.com/cairn-dev/cairn/internal/meta"
 	"github.com/cairn-dev/cairn/internal/objstore"
 	"github.com/cairn-dev/cairn/internal/recorder"
@@ -209,8 +210,12 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	if err != nil {
 		return err
 	}
+	// CloudWatch Logs. Metric filters publish to a logs.MetricSink: internal/metrics' Store once
+	// it is wired here (logStore.SetSink); until then they validate and test but publish nothing.
+	logStore := logs.NewStore(metaDB, logs.Options{Logger: log})
 	srv := api.New(api.Config{Accounts: accounts, Recorder: rec, Auditor: auditor, History: hist, Operator: operator, Logger: log, Registry: reg,
-		Trails: tr.store, Delivery: tr.delivery, Objects: tr.objects, Keys: tr.keys, CreateBuckets: cfg.createBuckets})
+		Trails: tr.store, Delivery: tr.delivery, Objects: tr.objects, Keys: tr.keys, CreateBuckets: cfg.createBuckets,
+		Logs: logStore})
 
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
@@ -225,7 +230,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	// Background work stops when runCtx ends; the server stops first so no call is lost.
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 8)
 	goRun := func(name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -237,6 +242,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	}
 	goRun("history", hist.Run)
 	goRun("trail delivery", tr.delivery.Run)
+	goRun("trail → log group feed", logs.NewFeed(logStore, tr.store, j).Run)
+	goRun("log retention", func(ctx context.Context) error { return logStore.Run(ctx, time.Minute) })
 	if len(cfg.lifecycle) > 0 {
 		goRun("object lifecycle", func(ctx context.Context) error { return runLifecycle(ctx, tr.objects, cfg.lifecycle, log) })
 	}

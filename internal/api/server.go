@@ -25,6 +25,7 @@ import (
 	"github.com/cairn-dev/cairn/internal/iam"
 	"github.com/cairn-dev/cairn/internal/iam/sigv4"
 	"github.com/cairn-dev/cairn/internal/integrity"
+	"github.com/cairn-dev/cairn/internal/logs"
 	"github.com/cairn-dev/cairn/internal/objstore"
 	"github.com/cairn-dev/cairn/internal/recorder"
 	"github.com/cairn-dev/cairn/internal/trail"
@@ -54,6 +55,9 @@ type Config struct {
 	Objects       objstore.Store
 	Keys          *integrity.Keyring
 	CreateBuckets bool // CreateTrail creates a missing bucket instead of failing
+
+	// CloudWatch Logs (issue 6).
+	Logs *logs.Store
 }
 
 // Server handles HTTP requests.
@@ -64,6 +68,7 @@ type Server struct {
 	metrics  *metrics
 
 	cloudtrailOps map[string]operation
+	logsOps       map[string]operation
 }
 
 // Body limits: AWS JSON operations are small; ingest batches can be large.
@@ -93,6 +98,7 @@ func New(cfg Config) *Server {
 		Now:     cfg.Now,
 	}
 	s.cloudtrailOps = s.cloudtrailOperations()
+	s.logsOps = s.logsOperations()
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry}))
 	s.mux.HandleFunc("POST "+ingest.Path, s.aws)
@@ -173,6 +179,8 @@ func (s *Server) aws(w http.ResponseWriter, r *http.Request) {
 		s.putEvents(c)
 	case auth.Service == "cloudtrail":
 		s.cloudtrail(c)
+	case auth.Service == "logs":
+		s.logs(c)
 	default:
 		c.fail(awsproto.Errorf("UnknownOperationException", "cairn does not serve the service %q signed for in this request.", auth.Service), jsonError)
 	}
