@@ -25,9 +25,9 @@ func (s *Server) logs(c *call) {
 	c.readOnly = isReadOnly(op) || op == "FilterLogEvents" || op == "TestMetricFilter"
 	switch op {
 	case "PutLogEvents", "GetLogEvents", "FilterLogEvents":
-		// Data events, as CloudTrail records them; the log messages themselves are not recorded.
+		// Data events, as CloudTrail records them. The handler records the group and stream
+		// only: the log messages are not copied into the audit record.
 		c.data = true
-		c.params = logsParams(c.body, "logGroupName", "logGroupIdentifier", "logStreamName")
 	default:
 		c.params = c.body
 		if !json.Valid(c.body) {
@@ -46,19 +46,12 @@ func (s *Server) logs(c *call) {
 	handler(c)
 }
 
-// logsParams keeps only the named members of a request for the audit record.
-func logsParams(body []byte, keep ...string) []byte {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(body, &m) != nil {
-		return nil
-	}
-	out := map[string]json.RawMessage{}
-	for _, k := range keep {
-		if v, ok := m[k]; ok {
-			out[k] = v
-		}
-	}
-	b, _ := json.Marshal(out)
+// logsParams records a data operation's log group and stream as its requestParameters.
+func logsParams(group, stream string) []byte {
+	b, _ := json.Marshal(struct {
+		LogGroupName  string `json:"logGroupName,omitempty"`
+		LogStreamName string `json:"logStreamName,omitempty"`
+	}{group, stream})
 	return b
 }
 
@@ -357,7 +350,11 @@ func (s *Server) putLogEvents(c *call) {
 			Message   *string `json:"message"`
 		} `json:"logEvents"`
 	}
-	if !s.decode(c, &in) || !required(c, "logGroupName", in.LogGroupName, "logStreamName", in.LogStreamName, "logEvents", in.LogEvents != nil) {
+	if !s.decode(c, &in) {
+		return
+	}
+	c.params = logsParams(in.LogGroupName, in.LogStreamName)
+	if !required(c, "logGroupName", in.LogGroupName, "logStreamName", in.LogStreamName, "logEvents", in.LogEvents != nil) {
 		return
 	}
 	events := make([]logs.InputEvent, len(in.LogEvents))
@@ -414,7 +411,11 @@ func (s *Server) getLogEvents(c *call) {
 		Limit              int    `json:"limit"`
 		StartFromHead      bool   `json:"startFromHead"`
 	}
-	if !s.decode(c, &in) || !required(c, "logStreamName", in.LogStreamName) {
+	if !s.decode(c, &in) {
+		return
+	}
+	c.params = logsParams(in.LogGroupName+in.LogGroupIdentifier, in.LogStreamName)
+	if !required(c, "logStreamName", in.LogStreamName) {
 		return
 	}
 	name, ok := groupName(c, in.LogGroupName, in.LogGroupIdentifier)
@@ -453,6 +454,7 @@ func (s *Server) filterLogEvents(c *call) {
 	if !s.decode(c, &in) {
 		return
 	}
+	c.params = logsParams(in.LogGroupName+in.LogGroupIdentifier, "")
 	name, ok := groupName(c, in.LogGroupName, in.LogGroupIdentifier)
 	if !ok {
 		return
