@@ -112,22 +112,66 @@ func (s *Store) Put(ctx context.Context, sc Scope, group, stream string, events 
 	if span := time.Duration(kept[len(kept)-1].Timestamp-kept[0].Timestamp) * time.Millisecond; span > maxBatchSpan {
 		return Rejected{-1, -1, -1}, errorf(ErrInvalidParameter, "The log events in the batch span %v; a batch may span at most 24 hours.", span)
 	}
-	var stored []Event
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		var id int64
-		if err := tx.QueryRowContext(ctx, `SELECT id FROM log_streams WHERE group_id = ? AND name = ?`, g.ID, stream).Scan(&id); errors.Is(err, sql.ErrNoRows) {
-			return errorf(ErrNotFound, "The specified log stream does not exist: %s in log group %s.", stream, group)
-		} else if err != nil {
-			return err
-		}
-		stored, err = appendEvents(ctx, tx, g.ID, id, stream, kept, now.UnixMilli())
-		return err
-	})
-	if err != nil {
+	req := &putRequest{group: g, stream: stream, events: kept, ingestion: now.UnixMilli()}
+	if err := s.commitPut(ctx, req); err != nil {
 		return Rejected{-1, -1, -1}, err
 	}
+	stored := req.stored
 	s.applyFilters(ctx, g, stored)
 	return rej, nil
+}
+
+// putRequest is one PutLogEvents batch waiting to be committed.
+type putRequest struct {
+	group     *Group
+	stream    string
+	events    []InputEvent
+	ingestion int64
+
+	done   bool
+	stored []Event
+	err    error
+}
+
+// commitPut stores a batch with group commit: concurrent batches are written in one
+// transaction, so they share one fsync. The first caller to take commitMu commits everything
+// queued by then, its own batch included; the others find theirs done.
+func (s *Store) commitPut(ctx context.Context, req *putRequest) error {
+	s.queueMu.Lock()
+	s.queue = append(s.queue, req)
+	s.queueMu.Unlock()
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	if req.done {
+		return req.err
+	}
+	s.queueMu.Lock()
+	batch := s.queue
+	s.queue = nil
+	s.queueMu.Unlock()
+	err := s.inTx(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
+		for _, r := range batch {
+			var id int64
+			err := tx.QueryRowContext(ctx, `SELECT id FROM log_streams WHERE group_id = ? AND name = ?`, r.group.ID, r.stream).Scan(&id)
+			if errors.Is(err, sql.ErrNoRows) {
+				r.err = errorf(ErrNotFound, "The specified log stream does not exist: %s in log group %s.", r.stream, r.group.Name)
+				continue
+			} else if err != nil {
+				return err
+			}
+			if r.stored, err = appendEvents(ctx, tx, r.group.ID, id, r.stream, r.events, r.ingestion); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, r := range batch {
+		r.done = true
+		if err != nil {
+			r.err, r.stored = fmt.Errorf("store log events: %w", err), nil
+		}
+	}
+	return req.err
 }
 
 // appendEvents inserts events into a stream and updates the stream's statistics.

@@ -63,6 +63,11 @@ type Store struct {
 
 	mu      sync.Mutex
 	filters map[int64][]*compiledFilter // by group ID; loaded on first use
+
+	// Group commit of PutLogEvents (see commitPut).
+	commitMu sync.Mutex
+	queueMu  sync.Mutex
+	queue    []*putRequest
 }
 
 // NewStore returns a store over meta.sqlite.

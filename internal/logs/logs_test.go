@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -447,5 +448,37 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Concurrent batches are committed together; a batch for a missing stream fails alone.
+func TestPutGroupCommit(t *testing.T) {
+	s, clk, _ := newStore(t)
+	ctx := context.Background()
+	must(t, s.CreateGroup(ctx, sc, "g", "", nil))
+	for i := 0; i < 4; i++ {
+		must(t, s.CreateStream(ctx, sc, "g", fmt.Sprint("s", i)))
+	}
+	now := clk.now().UnixMilli()
+	var wg sync.WaitGroup
+	errs := make([]error, 5)
+	for i := 0; i < 5; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; k < 20 && errs[i] == nil; k++ {
+				_, errs[i] = s.Put(ctx, sc, "g", fmt.Sprint("s", i), []InputEvent{{now, fmt.Sprint("m", i, "-", k)}, {now, "x"}})
+			}
+		}()
+	}
+	wg.Wait()
+	for i := 0; i < 4; i++ {
+		must(t, errs[i])
+	}
+	wantErr(t, errs[4], ErrNotFound, "s4")
+	p, err := s.Filter(ctx, sc, "g", FilterQuery{})
+	must(t, err)
+	if len(p.Events) != 4*20*2 {
+		t.Errorf("%d events stored; want %d", len(p.Events), 4*20*2)
 	}
 }
