@@ -28,11 +28,12 @@ type Feed struct {
 	logs   *Store
 	trails *trail.Store
 	j      *journal.Journal
+	warned map[string]time.Time // trail ARN → when a missing log group was last logged
 }
 
 // NewFeed returns the trail → log group feed.
 func NewFeed(logs *Store, trails *trail.Store, j *journal.Journal) *Feed {
-	return &Feed{logs: logs, trails: trails, j: j}
+	return &Feed{logs: logs, trails: trails, j: j, warned: map[string]time.Time{}}
 }
 
 // Run feeds until ctx is done. Transient failures are retried.
@@ -117,7 +118,9 @@ func (f *Feed) step(ctx context.Context, c *journal.Cursor, seq uint64) (uint64,
 		for _, t := range routed {
 			g, ok := groups[t.ARN]
 			if !ok {
-				g = f.trailGroup(ctx, t)
+				if g, err = f.trailGroup(ctx, t); err != nil {
+					return seq, err
+				}
 				groups[t.ARN] = g
 			}
 			if g == nil {
@@ -151,18 +154,21 @@ func (f *Feed) step(ctx context.Context, c *journal.Cursor, seq uint64) (uint64,
 }
 
 // trailGroup returns the log group a trail feeds, or nil (logged) if it no longer exists.
-func (f *Feed) trailGroup(ctx context.Context, t *trail.Trail) *Group {
+func (f *Feed) trailGroup(ctx context.Context, t *trail.Trail) (*Group, error) {
 	account, region, name, err := ParseGroupARN(t.CloudWatchLogsLogGroupArn)
-	if err != nil {
-		f.logs.log.Warn("trail has an invalid log group ARN; not feeding it", "trail", t.ARN, "err", err)
-		return nil
+	var g *Group
+	if err == nil {
+		g, err = f.logs.Group(ctx, Scope{Account: account, Region: region}, name)
 	}
-	g, err := f.logs.Group(ctx, Scope{Account: account, Region: region}, name)
-	if err != nil {
-		f.logs.log.Warn("trail's log group is unavailable; its events are not sent to CloudWatch Logs", "trail", t.ARN, "group", t.CloudWatchLogsLogGroupArn, "err", err)
-		return nil
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrInvalidParameter) {
+		// As on AWS, events go nowhere while the group is missing; say so once a minute.
+		if time.Since(f.warned[t.ARN]) > time.Minute {
+			f.warned[t.ARN] = time.Now()
+			f.logs.log.Warn("trail's log group does not exist; its events are not sent to CloudWatch Logs", "trail", t.ARN, "group", t.CloudWatchLogsLogGroupArn, "err", err)
+		}
+		return nil, nil
 	}
-	return g
+	return g, err
 }
 
 func (f *Feed) commitEvents(ctx context.Context, last uint64, order []feedKey, batches map[feedKey][]InputEvent, stored map[int64][]Event) error {

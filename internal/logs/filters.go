@@ -192,7 +192,7 @@ func (s *Store) DeleteMetricFilter(ctx context.Context, sc Scope, group, name st
 	return nil
 }
 
-// FilterQuery selects metric filters for DescribeMetricFilters.
+// MetricFilterQuery selects metric filters for DescribeMetricFilters.
 type MetricFilterQuery struct {
 	Group           string
 	NamePrefix      string
@@ -335,7 +335,7 @@ func (s *Store) groupFilters(ctx context.Context, groupID int64) ([]*compiledFil
 	return fs, nil
 }
 
-// Data returns the metric data a filter produces for one event: a sample of the metric value
+// data appends the metric data a filter produces for one event: a sample of the metric value
 // when the event matches, the default value when it does not and the filter has one.
 func (cf *compiledFilter) data(account, region string, e *Event, msg []byte, dst []metrics.Datum) []metrics.Datum {
 	t := &cf.f.Transformation

@@ -396,3 +396,67 @@ func TestMonitorEnableCIS(t *testing.T) {
 		t.Errorf("CIS 4.6: %+v", mf.MetricFilters)
 	}
 }
+
+// The trail → log group feed commits its journal position with the events it adds: killed and
+// restarted, it neither loses nor repeats an event.
+func TestTrailFeedExactlyOnceAcrossKill(t *testing.T) {
+	s := cairntest.Start(t)
+	ctx := context.Background()
+	c := logsClient(s)
+	group := "CloudTrail/Feed"
+	if _, err := c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)}); err != nil {
+		t.Fatal(err)
+	}
+	ct := cloudtrail.NewFromConfig(s.AWSConfig())
+	if _, err := ct.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("feed"), S3BucketName: aws.String("feed-bucket"),
+		CloudWatchLogsLogGroupArn: aws.String(fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s:*", cairntest.Region, cairntest.AccountID, group)),
+		CloudWatchLogsRoleArn:     aws.String("arn:aws:iam::" + cairntest.AccountID + ":role/CloudTrail_CloudWatchLogs_Role")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ct.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String("feed")}); err != nil {
+		t.Fatal(err)
+	}
+	ids := func() []string {
+		var out []string
+		p := cloudwatchlogs.NewFilterLogEventsPaginator(logsClient(s), &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group), FilterPattern: aws.String(`{ $.eventName = ConsoleLogin }`)})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range page.Events {
+				var rec struct{ EventID string }
+				json.Unmarshal([]byte(aws.ToString(e.Message)), &rec)
+				out = append(out, rec.EventID)
+			}
+		}
+		return out
+	}
+	send := func(round, n int) {
+		var recs [][]byte
+		for k := 0; k < n; k++ {
+			recs = append(recs, consoleLogin(fmt.Sprintf("feed-%d-%03d", round, k), time.Now(), k%2 == 0))
+		}
+		if _, err := ingestClient(s).Send(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(0, 200)
+	s.Kill() // possibly before the feed has read them all
+	s.Restart()
+	send(1, 200)
+	var got []string
+	cairntest.WaitFor(t, 20*time.Second, "400 sign-ins in the log group", func() bool { got = ids(); return len(got) >= 400 })
+	time.Sleep(300 * time.Millisecond)
+	got = ids()
+	seen := map[string]bool{}
+	for _, id := range got {
+		if seen[id] {
+			t.Errorf("event %s is in the log group twice", id)
+		}
+		seen[id] = true
+	}
+	if len(got) != 400 {
+		t.Errorf("%d events in the log group; want 400", len(got))
+	}
+}
