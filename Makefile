@@ -47,6 +47,8 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzCompile$$ -fuzztime $(FUZZTIME) ./internal/pattern/
 	$(GO) test -run XXX -fuzz FuzzMatch$$ -fuzztime $(FUZZTIME) ./internal/pattern/
 	$(GO) test -run XXX -fuzz FuzzMatchDerived -fuzztime $(FUZZTIME) ./internal/pattern/
+	$(GO) test -run XXX -fuzz FuzzParseGroupARN -fuzztime $(FUZZTIME) ./internal/logs/
+	$(GO) test -run XXX -fuzz FuzzParsePosition -fuzztime $(FUZZTIME) ./internal/logs/
 	$(GO) test -run XXX -fuzz FuzzParseDigest -fuzztime $(FUZZTIME) ./internal/integrity/
 
 clean:

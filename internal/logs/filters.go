@@ -402,7 +402,8 @@ func (s *Store) applyFilters(ctx context.Context, g *Group, events []Event) {
 		return
 	}
 	sort.SliceStable(data, func(i, j int) bool { return data[i].Time.Before(data[j].Time) })
-	if err := sink.Put(ctx, data); err != nil && !errors.Is(err, context.Canceled) {
+	// The events are stored: their data is published even if the caller has gone.
+	if err := sink.Put(context.WithoutCancel(ctx), data); err != nil && !errors.Is(err, context.Canceled) {
 		s.log.Warn("metric filters: publishing metric data failed", "group", g.Name, "datapoints", len(data), "err", err)
 	}
 }
