@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -458,5 +459,61 @@ func TestTrailFeedExactlyOnceAcrossKill(t *testing.T) {
 	}
 	if len(got) != 400 {
 		t.Errorf("%d events in the log group; want 400", len(got))
+	}
+}
+
+// Every pattern the conformance tables reject is refused over the API with
+// InvalidParameterException and a message naming the problem, by TestMetricFilter,
+// PutMetricFilter and FilterLogEvents alike.
+func TestRejectedPatternsOverAPI(t *testing.T) {
+	s := cairntest.Start(t)
+	ctx := context.Background()
+	c := logsClient(s)
+	if _, err := c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("patterns")}); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("../../internal/pattern/testdata/*.jsonl")
+	n := 0
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(raw), "\n") {
+			var row struct {
+				P   string
+				M   any
+				Err string
+				Col int
+			}
+			if !strings.HasPrefix(line, "{") || json.Unmarshal([]byte(line), &row) != nil || row.M != "reject" {
+				continue
+			}
+			n++
+			where := fmt.Sprintf("%s:%d %q", filepath.Base(f), i+1, row.P)
+			check := func(op string, err error) {
+				if apiCode(err) != "InvalidParameterException" {
+					t.Errorf("%s: %s: %v; want InvalidParameterException", where, op, err)
+					return
+				}
+				if row.Err != "" && !strings.Contains(err.Error(), row.Err) {
+					t.Errorf("%s: %s: %v does not say %q", where, op, err, row.Err)
+				}
+				if row.Col > 0 && !strings.Contains(err.Error(), fmt.Sprintf("column %d", row.Col)) {
+					t.Errorf("%s: %s: %v does not name column %d", where, op, err, row.Col)
+				}
+			}
+			_, err := c.TestMetricFilter(ctx, &cloudwatchlogs.TestMetricFilterInput{FilterPattern: aws.String(row.P), LogEventMessages: []string{"x"}})
+			check("TestMetricFilter", err)
+			_, err = c.PutMetricFilter(ctx, &cloudwatchlogs.PutMetricFilterInput{LogGroupName: aws.String("patterns"), FilterName: aws.String("f"),
+				FilterPattern: aws.String(row.P), MetricTransformations: []types.MetricTransformation{{
+					MetricName: aws.String("M"), MetricNamespace: aws.String("N"), MetricValue: aws.String("1")}}})
+			check("PutMetricFilter", err)
+			_, err = c.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("patterns"), FilterPattern: aws.String(row.P)})
+			check("FilterLogEvents", err)
+		}
+	}
+	if n < 100 {
+		t.Errorf("only %d rejected patterns in the conformance tables", n)
 	}
 }
