@@ -50,6 +50,9 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzParseGroupARN -fuzztime $(FUZZTIME) ./internal/logs/
 	$(GO) test -run XXX -fuzz FuzzParsePosition -fuzztime $(FUZZTIME) ./internal/logs/
 	$(GO) test -run XXX -fuzz FuzzParseDigest -fuzztime $(FUZZTIME) ./internal/integrity/
+	$(GO) test -run XXX -fuzz FuzzDecodeQuery -fuzztime $(FUZZTIME) ./internal/api/awsproto/
+	$(GO) test -run XXX -fuzz FuzzDecodeCBOR -fuzztime $(FUZZTIME) ./internal/api/awsproto/
+	$(GO) test -run XXX -fuzz FuzzUnmarshalSketch -fuzztime $(FUZZTIME) ./internal/metrics/
 
 clean:
 	rm -rf bin

@@ -45,7 +45,7 @@ const (
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "Usage: cairn bench <ingest|lookup|logs> [flags]\n\n  ingest  durable ingest rate, accepted→visible latency, peak RSS\n  lookup  LookupEvents latency over a history of --events events\n  logs    PutLogEvents throughput, FilterLogEvents scan rate, trail → log group latency")
+		fmt.Fprintln(stderr, "Usage: cairn bench <ingest|lookup|alarm|logs> [flags]\n\n  ingest  durable ingest rate, accepted→visible latency, peak RSS\n  lookup  LookupEvents latency over a history of --events events\n  alarm   PutMetricData → alarm state change latency, PutMetricData throughput\n  logs    PutLogEvents throughput, FilterLogEvents scan rate, trail → log group latency")
 		return errUsage
 	}
 	switch args[0] {
@@ -53,10 +53,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return benchIngest(ctx, args[1:], stdout, stderr)
 	case "lookup":
 		return benchLookup(ctx, args[1:], stdout, stderr)
+	case "alarm":
+		return benchAlarm(ctx, args[1:], stdout, stderr)
 	case "logs":
 		return benchLogs(ctx, args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "cairn bench: unknown benchmark %q (want ingest, lookup or logs)\n", args[0])
+	fmt.Fprintf(stderr, "cairn bench: unknown benchmark %q (want ingest, lookup, alarm or logs)\n", args[0])
 	return errUsage
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/cairn-dev/cairn/internal/journal"
 	"github.com/cairn-dev/cairn/internal/logs"
 	"github.com/cairn-dev/cairn/internal/meta"
+	"github.com/cairn-dev/cairn/internal/metrics"
 	"github.com/cairn-dev/cairn/internal/objstore"
 	"github.com/cairn-dev/cairn/internal/recorder"
 )
@@ -53,6 +54,7 @@ type serveConfig struct {
 	createBuckets    bool
 	maxTrails        int
 	lifecycle        []objstore.Rule
+	metricRetention  time.Duration
 }
 
 func (c *serveConfig) validate() error {
@@ -80,6 +82,9 @@ func (c *serveConfig) validate() error {
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		problems = append(problems, fmt.Sprintf("--log-format %q: want text or json", c.logFormat))
+	}
+	if c.metricRetention < time.Hour {
+		problems = append(problems, fmt.Sprintf("--metric-retention %v: must be at least 1h", c.metricRetention))
 	}
 	problems = append(problems, c.validateTrails()...)
 	if len(problems) > 0 {
@@ -110,7 +115,7 @@ func parseLevel(s string) (slog.Level, error) {
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg := serveConfig{historyRetention: 90 * 24 * time.Hour, historyFlush: 10 * time.Second, replayWindow: 7 * 24 * time.Hour}
+	cfg := serveConfig{historyRetention: 90 * 24 * time.Hour, historyFlush: 10 * time.Second, replayWindow: 7 * 24 * time.Hour, metricRetention: 15 * 24 * time.Hour}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.data, "data", "./cairn-data", "data directory")
@@ -125,6 +130,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&cfg.pprof, "pprof", false, "serve Go profiles at /debug/pprof/ (unauthenticated; for diagnosis only)")
+	fs.Var(durationFlag{&cfg.metricRetention}, "metric-retention", "how long CloudWatch metric datapoints (1-minute resolution) are kept")
 	cfg.registerTrailFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: cairn serve [flags]\n\nRuns cairn. The first start creates an account and an admin access key and prints the\nexports the aws CLI needs; they are also written to <data>/admin.env.\n\nFlags:")
@@ -210,11 +216,16 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	if err != nil {
 		return err
 	}
-	// CloudWatch Logs. Metric filters publish to a logs.MetricSink: internal/metrics' Store once
-	// it is wired here (logStore.SetSink); until then they validate and test but publish nothing.
-	logStore := logs.NewStore(metaDB, logs.Options{Logger: log})
+	// Alarm actions publish through a Publisher (SNS topics); until one is wired, state changes
+	// are recorded and actions are logged as failed in alarm history.
+	metricStore, err := metrics.Open(ctx, metaDB, metrics.Options{Retention: cfg.metricRetention, Logger: log})
+	if err != nil {
+		return err
+	}
+	// CloudWatch Logs: metric filters publish their data to the metric store.
+	logStore := logs.NewStore(metaDB, logs.Options{Logger: log, Sink: metricStore})
 	srv := api.New(api.Config{Accounts: accounts, Recorder: rec, Auditor: auditor, History: hist, Operator: operator, Logger: log, Registry: reg,
-		Trails: tr.store, Delivery: tr.delivery, Objects: tr.objects, Keys: tr.keys, CreateBuckets: cfg.createBuckets,
+		Trails: tr.store, Delivery: tr.delivery, Objects: tr.objects, Keys: tr.keys, CreateBuckets: cfg.createBuckets, Metrics: metricStore,
 		Logs: logStore})
 
 	ln, err := net.Listen("tcp", cfg.listen)
@@ -244,6 +255,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	goRun("trail delivery", tr.delivery.Run)
 	goRun("trail → log group feed", logs.NewFeed(logStore, tr.store, j).Run)
 	goRun("log retention", func(ctx context.Context) error { return logStore.Run(ctx, time.Minute) })
+	goRun("alarms", metricStore.Run)
 	if len(cfg.lifecycle) > 0 {
 		goRun("object lifecycle", func(ctx context.Context) error { return runLifecycle(ctx, tr.objects, cfg.lifecycle, log) })
 	}

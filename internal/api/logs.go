@@ -75,9 +75,9 @@ func (s *Server) logsOperations() map[string]operation {
 		"TagLogGroup":           s.tagLogGroup,
 		"UntagLogGroup":         s.untagLogGroup,
 		"ListTagsLogGroup":      s.listTagsLogGroup,
-		"TagResource":           s.tagResource,
-		"UntagResource":         s.untagResource,
-		"ListTagsForResource":   s.listTagsForResource,
+		"TagResource":           s.logsTagResource,
+		"UntagResource":         s.logsUntagResource,
+		"ListTagsForResource":   s.logsListTagsForResource,
 	}
 }
 
@@ -684,7 +684,7 @@ func resourceGroup(c *call, arn string) (string, bool) {
 	return groupName(c, "", arn)
 }
 
-func (s *Server) tagResource(c *call) {
+func (s *Server) logsTagResource(c *call) {
 	var in struct {
 		ResourceArn string            `json:"resourceArn"`
 		Tags        map[string]string `json:"tags"`
@@ -703,7 +703,7 @@ func (s *Server) tagResource(c *call) {
 	s.reply(c, struct{}{})
 }
 
-func (s *Server) untagResource(c *call) {
+func (s *Server) logsUntagResource(c *call) {
 	var in struct {
 		ResourceArn string   `json:"resourceArn"`
 		TagKeys     []string `json:"tagKeys"`
@@ -722,7 +722,7 @@ func (s *Server) untagResource(c *call) {
 	s.reply(c, struct{}{})
 }
 
-func (s *Server) listTagsForResource(c *call) {
+func (s *Server) logsListTagsForResource(c *call) {
 	var in struct {
 		ResourceArn string `json:"resourceArn"`
 	}

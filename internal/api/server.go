@@ -26,6 +26,7 @@ import (
 	"github.com/cairn-dev/cairn/internal/iam/sigv4"
 	"github.com/cairn-dev/cairn/internal/integrity"
 	"github.com/cairn-dev/cairn/internal/logs"
+	cw "github.com/cairn-dev/cairn/internal/metrics"
 	"github.com/cairn-dev/cairn/internal/objstore"
 	"github.com/cairn-dev/cairn/internal/recorder"
 	"github.com/cairn-dev/cairn/internal/trail"
@@ -58,6 +59,8 @@ type Config struct {
 
 	// CloudWatch Logs (issue 6).
 	Logs *logs.Store
+	// CloudWatch metrics and alarms (issue 7).
+	Metrics *cw.Store
 }
 
 // Server handles HTTP requests.
@@ -69,6 +72,7 @@ type Server struct {
 
 	cloudtrailOps map[string]operation
 	logsOps       map[string]operation
+	cloudwatchOps map[string]cwOperation
 }
 
 // Body limits: AWS JSON operations are small; ingest batches can be large.
@@ -99,6 +103,9 @@ func New(cfg Config) *Server {
 	}
 	s.cloudtrailOps = s.cloudtrailOperations()
 	s.logsOps = s.logsOperations()
+	if cfg.Metrics != nil {
+		s.cloudwatchOps = s.cloudwatchOperations()
+	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry}))
 	s.mux.HandleFunc("POST "+ingest.Path, s.aws)
@@ -181,6 +188,8 @@ func (s *Server) aws(w http.ResponseWriter, r *http.Request) {
 		s.cloudtrail(c)
 	case auth.Service == "logs":
 		s.logs(c)
+	case auth.Service == "monitoring" && s.cfg.Metrics != nil:
+		s.cloudwatch(c) // awsQuery, JSON 1.0, and RPC v2 CBOR at /service/…/operation/<Op>
 	default:
 		c.fail(awsproto.Errorf("UnknownOperationException", "cairn does not serve the service %q signed for in this request.", auth.Service), jsonError)
 	}
@@ -222,6 +231,9 @@ func operationName(r *http.Request) string {
 		return "PutEvents"
 	}
 	if _, op, ok := awsproto.Target(r.Header.Get("X-Amz-Target")); ok {
+		return op
+	}
+	if _, op, ok := awsproto.CBORPath(r.URL.Path); ok {
 		return op
 	}
 	return "Unknown"

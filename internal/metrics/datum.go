@@ -20,5 +20,19 @@ type Datum struct {
 	Dimensions []Dimension // at most 30; order does not identify the metric
 	Time       time.Time
 	Value      float64
-	Unit       string // a CloudWatch StandardUnit; "" is None
+	Unit       string        // a CloudWatch StandardUnit; "" is None
+	Count      float64       // see StatisticSet's comment; 0 means one observation
+	Set        *StatisticSet // pre-aggregated statistics instead of Value
+}
+
+// Weighted observations and statistic sets (PutMetricData's Values/Counts and StatisticValues)
+// extend a Datum without changing its meaning for metric filters, which leave these zero.
+//
+// Count, when > 0, is how many times Value was observed (Values/Counts); 0 means once.
+// Set, when non-nil, replaces Value and Count with pre-aggregated statistics.
+type StatisticSet struct {
+	SampleCount float64
+	Sum         float64
+	Minimum     float64
+	Maximum     float64
 }

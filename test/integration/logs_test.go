@@ -15,6 +15,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
@@ -45,6 +47,9 @@ func consoleLogin(id string, at time.Time, failed bool) []byte {
 func TestScenario3MetricFilterCLI(t *testing.T) {
 	s := cairntest.Start(t)
 	ctx := context.Background()
+	// Datapoints the metric filters should publish: every logging trail feeds its own group,
+	// each with the filter, so a failed sign-in counts once per trail created so far.
+	failures, trails := 0, 0
 	for i, bin := range []string{"aws", "/usr/bin/aws"} {
 		t.Run(filepath.Base(filepath.Dir(bin))+bin, func(t *testing.T) {
 			path := cairntest.Tool(t, bin)
@@ -87,6 +92,7 @@ func TestScenario3MetricFilterCLI(t *testing.T) {
 			mustCLI("cloudtrail", "create-trail", "--name", trailName, "--s3-bucket-name", "signin-trail-bucket", "--enable-log-file-validation",
 				"--cloud-watch-logs-log-group-arn", groupARN, "--cloud-watch-logs-role-arn", role)
 			mustCLI("cloudtrail", "start-logging", "--name", trailName)
+			trails++
 
 			mustCLI("logs", "put-metric-filter", "--log-group-name", group, "--filter-name", "ConsoleSignInFailures",
 				"--filter-pattern", signInFailures,
@@ -134,6 +140,7 @@ func TestScenario3MetricFilterCLI(t *testing.T) {
 			if _, err := ingestClient(s).Send(ctx, recs); err != nil {
 				t.Fatal(err)
 			}
+			failures += len(want) * trails
 			var got []string
 			var last map[string]any
 			cairntest.WaitFor(t, 10*time.Second, "the failed sign-ins in the log group", func() bool {
@@ -180,6 +187,26 @@ func TestScenario3MetricFilterCLI(t *testing.T) {
 				t.Errorf("filter-log-events with a broken pattern: %v", err)
 			}
 		})
+	}
+	// The metric filters published one datapoint of 1 per failed sign-in and group into CloudWatch metrics.
+	if failures == 0 {
+		return
+	}
+	cwc := cloudwatch.NewFromConfig(s.AWSConfig())
+	now := time.Now()
+	st, err := cwc.GetMetricStatistics(ctx, &cloudwatch.GetMetricStatisticsInput{Namespace: aws.String("CloudTrailMetrics"), MetricName: aws.String("ConsoleSigninFailureCount"),
+		StartTime: aws.Time(now.Add(-time.Hour)), EndTime: aws.Time(now.Add(time.Minute)), Period: aws.Int32(3600),
+		Statistics: []cwtypes.Statistic{cwtypes.StatisticSum, cwtypes.StatisticSampleCount}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum, count float64
+	for _, d := range st.Datapoints {
+		sum += aws.ToFloat64(d.Sum)
+		count += aws.ToFloat64(d.SampleCount)
+	}
+	if sum != float64(failures) || count != float64(failures) {
+		t.Errorf("ConsoleSigninFailureCount: Sum %v, SampleCount %v; want %d of each (%+v)", sum, count, failures, st.Datapoints)
 	}
 }
 
