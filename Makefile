@@ -45,6 +45,11 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzVerify -fuzztime $(FUZZTIME) ./internal/iam/sigv4/
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./internal/logfile/
 	$(GO) test -run XXX -fuzz FuzzParseKey -fuzztime $(FUZZTIME) ./internal/logfile/
+	$(GO) test -run XXX -fuzz FuzzCompile$$ -fuzztime $(FUZZTIME) ./internal/pattern/
+	$(GO) test -run XXX -fuzz FuzzMatch$$ -fuzztime $(FUZZTIME) ./internal/pattern/
+	$(GO) test -run XXX -fuzz FuzzMatchDerived -fuzztime $(FUZZTIME) ./internal/pattern/
+	$(GO) test -run XXX -fuzz FuzzParseGroupARN -fuzztime $(FUZZTIME) ./internal/logs/
+	$(GO) test -run XXX -fuzz FuzzParsePosition -fuzztime $(FUZZTIME) ./internal/logs/
 	$(GO) test -run XXX -fuzz FuzzParseDigest -fuzztime $(FUZZTIME) ./internal/integrity/
 	$(GO) test -run XXX -fuzz FuzzDecodeQuery -fuzztime $(FUZZTIME) ./internal/api/awsproto/
 	$(GO) test -run XXX -fuzz FuzzDecodeCBOR -fuzztime $(FUZZTIME) ./internal/api/awsproto/

@@ -45,7 +45,7 @@ const (
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "Usage: cairn bench <ingest|lookup|import|export|alarm|sns> [flags]\n\n  ingest  durable ingest rate, accepted→visible latency, peak RSS\n  lookup  LookupEvents latency over a history of --events events\n  import  cairn import of a generated month of CloudTrail files, beside the jq pipeline\n  export  cairn export to TSV, beside the jq pipeline\n  alarm   PutMetricData → alarm state change latency, PutMetricData throughput\n  sns     Publish accepted → HTTP endpoint received latency")
+		fmt.Fprintln(stderr, "Usage: cairn bench <ingest|lookup|import|export|alarm|sns|logs> [flags]\n\n  ingest  durable ingest rate, accepted→visible latency, peak RSS\n  lookup  LookupEvents latency over a history of --events events\n  import  cairn import of a generated month of CloudTrail files, beside the jq pipeline\n  export  cairn export to TSV, beside the jq pipeline\n  alarm   PutMetricData → alarm state change latency, PutMetricData throughput\n  sns     Publish accepted → HTTP endpoint received latency\n  logs    PutLogEvents throughput, FilterLogEvents scan rate, trail → log group latency")
 		return errUsage
 	}
 	switch args[0] {
@@ -61,8 +61,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return benchAlarm(ctx, args[1:], stdout, stderr)
 	case "sns":
 		return benchSNS(ctx, args[1:], stdout, stderr)
+	case "logs":
+		return benchLogs(ctx, args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "cairn bench: unknown benchmark %q (want ingest, lookup, import, export, alarm or sns)\n", args[0])
+	fmt.Fprintf(stderr, "cairn bench: unknown benchmark %q (want ingest, lookup, import, export, alarm, sns or logs)\n", args[0])
 	return errUsage
 }
 

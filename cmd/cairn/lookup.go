@@ -237,11 +237,21 @@ func printLookupTable(w io.Writer, events []types.Event, next string) error {
 
 // cloudtrailClient builds an SDK client from flags, the standard AWS environment, or admin.env.
 func cloudtrailClient(ctx context.Context, endpoint, region, data string) (*cloudtrail.Client, error) {
+	cfg, err := clientConfig(ctx, endpoint, region, data)
+	if err != nil {
+		return nil, err
+	}
+	return cloudtrail.NewFromConfig(cfg), nil
+}
+
+// clientConfig is the SDK configuration of cairn's client commands: the endpoint and
+// credentials from flags, the environment, or <data>/admin.env.
+func clientConfig(ctx context.Context, endpoint, region, data string) (aws.Config, error) {
 	env := map[string]string{}
 	if os.Getenv("AWS_ACCESS_KEY_ID") == "" || os.Getenv("AWS_ENDPOINT_URL") == "" && endpoint == "" {
 		var err error
 		if env, err = readEnvFile(filepath.Join(data, "admin.env")); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, err
+			return aws.Config{}, err
 		}
 	}
 	pick := func(flagValue string, names ...string) string {
@@ -261,7 +271,7 @@ func cloudtrailClient(ctx context.Context, endpoint, region, data string) (*clou
 	endpoint = pick(endpoint, "AWS_ENDPOINT_URL")
 	region = pick(region, "AWS_REGION", "AWS_DEFAULT_REGION")
 	if endpoint == "" {
-		return nil, fmt.Errorf("no cairn endpoint: set --endpoint-url or AWS_ENDPOINT_URL, or run in a directory with cairn-data/admin.env (or pass --data)")
+		return aws.Config{}, fmt.Errorf("no cairn endpoint: set --endpoint-url or AWS_ENDPOINT_URL, or run in a directory with cairn-data/admin.env (or pass --data)")
 	}
 	if region == "" {
 		region = "us-east-1"
@@ -272,9 +282,10 @@ func cloudtrailClient(ctx context.Context, endpoint, region, data string) (*clou
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	return cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) { o.BaseEndpoint = aws.String(endpoint) }), nil
+	cfg.BaseEndpoint = aws.String(endpoint)
+	return cfg, nil
 }
 
 // readEnvFile reads the "export NAME=value" lines of admin.env.

@@ -28,7 +28,8 @@ var commands = []command{
 	{"gen", "generate realistic synthetic CloudTrail events", runGen},
 	{"validate", "validate a trail's digest and log files, as aws cloudtrail validate-logs", runValidate},
 	{"org", "manage organisations (for organisation trails)", runOrg},
-	{"bench", "measure ingest, lookup, import and export performance (see docs/benchmarks.md)", runBench},
+	{"monitor", "install built-in monitoring: the CIS AWS Foundations metric filters", runMonitor},
+	{"bench", "measure performance: ingest, lookup, import, export, alarms, SNS, logs (see docs/benchmarks.md)", runBench},
 	{"version", "print the version", runVersion},
 }
 

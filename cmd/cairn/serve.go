@@ -26,6 +26,7 @@ import (
 	"github.com/cairn-dev/cairn/internal/history"
 	"github.com/cairn-dev/cairn/internal/iam"
 	"github.com/cairn-dev/cairn/internal/journal"
+	"github.com/cairn-dev/cairn/internal/logs"
 	"github.com/cairn-dev/cairn/internal/meta"
 	"github.com/cairn-dev/cairn/internal/metrics"
 	"github.com/cairn-dev/cairn/internal/objstore"
@@ -233,9 +234,11 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		ln.Close()
 		return err
 	}
+	// CloudWatch Logs: metric filters publish their data to the metric store.
+	logStore := logs.NewStore(metaDB, logs.Options{Logger: log, Sink: metricStore})
 	srv := api.New(api.Config{Accounts: accounts, Recorder: rec, Auditor: auditor, History: hist, Operator: operator, Logger: log, Registry: reg,
 		Trails: tr.store, Delivery: tr.delivery, Objects: tr.objects, Keys: tr.keys, CreateBuckets: cfg.createBuckets,
-		Metrics: metricStore, Notify: sns})
+		Metrics: metricStore, Notify: sns, Logs: logStore})
 	endpoint := "http://" + ln.Addr().String()
 	if err := announce(stdout, cfg, admin, endpoint); err != nil {
 		ln.Close()
@@ -263,6 +266,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	}
 	goRun("history", hist.Run)
 	goRun("trail delivery", tr.delivery.Run)
+	goRun("trail → log group feed", logs.NewFeed(logStore, tr.store, j).Run)
+	goRun("log retention", func(ctx context.Context) error { return logStore.Run(ctx, time.Minute) })
 	goRun("alarms", metricStore.Run)
 	goRun("sns delivery", sns.Run)
 	if len(cfg.lifecycle) > 0 {

@@ -25,6 +25,7 @@ import (
 	"github.com/cairn-dev/cairn/internal/iam"
 	"github.com/cairn-dev/cairn/internal/iam/sigv4"
 	"github.com/cairn-dev/cairn/internal/integrity"
+	"github.com/cairn-dev/cairn/internal/logs"
 	cw "github.com/cairn-dev/cairn/internal/metrics"
 	"github.com/cairn-dev/cairn/internal/notify"
 	"github.com/cairn-dev/cairn/internal/objstore"
@@ -57,6 +58,8 @@ type Config struct {
 	Keys          *integrity.Keyring
 	CreateBuckets bool // CreateTrail creates a missing bucket instead of failing
 
+	// CloudWatch Logs (issue 6).
+	Logs *logs.Store
 	// CloudWatch metrics and alarms (issue 7).
 	Metrics *cw.Store
 	// SNS (issue 7): topics, subscriptions, delivery.
@@ -71,6 +74,7 @@ type Server struct {
 	metrics  *metrics
 
 	cloudtrailOps map[string]operation
+	logsOps       map[string]operation
 	cloudwatchOps map[string]cwOperation
 	snsOps        map[string]operation
 }
@@ -102,6 +106,7 @@ func New(cfg Config) *Server {
 		Now:     cfg.Now,
 	}
 	s.cloudtrailOps = s.cloudtrailOperations()
+	s.logsOps = s.logsOperations()
 	if cfg.Metrics != nil {
 		s.cloudwatchOps = s.cloudwatchOperations()
 	}
@@ -195,6 +200,8 @@ func (s *Server) aws(w http.ResponseWriter, r *http.Request) {
 		s.putEvents(c)
 	case auth.Service == "cloudtrail":
 		s.cloudtrail(c)
+	case auth.Service == "logs":
+		s.logs(c)
 	case auth.Service == "monitoring" && s.cfg.Metrics != nil:
 		s.cloudwatch(c) // awsQuery, JSON 1.0, and RPC v2 CBOR at /service/…/operation/<Op>
 	case auth.Service == "sns":

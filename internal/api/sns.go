@@ -133,8 +133,8 @@ func (s *Server) snsReply(c *call, result any) {
 	}
 }
 
-// required returns a required member, failing the call when it is missing.
-func required(c *call, name string) (string, bool) {
+// requiredParam returns a required query parameter, failing the call when it is missing.
+func requiredParam(c *call, name string) (string, bool) {
 	v := c.query.Get(name)
 	if v == "" {
 		c.fail(snsInvalid("%s Reason: no value for required parameter", name), snsError)
@@ -187,7 +187,7 @@ func xmlMap(m map[string]string) []xmlEntry {
 }
 
 func (s *Server) snsCreateTopic(c *call) {
-	name, ok := required(c, "Name")
+	name, ok := requiredParam(c, "Name")
 	if !ok {
 		return
 	}
@@ -214,7 +214,7 @@ func (s *Server) snsCreateTopic(c *call) {
 }
 
 func (s *Server) snsDeleteTopic(c *call) {
-	arn, ok := required(c, "TopicArn")
+	arn, ok := requiredParam(c, "TopicArn")
 	if !ok {
 		return
 	}
@@ -247,7 +247,7 @@ type attributesResult struct {
 }
 
 func (s *Server) snsGetTopicAttributes(c *call) {
-	arn, ok := required(c, "TopicArn")
+	arn, ok := requiredParam(c, "TopicArn")
 	if !ok {
 		return
 	}
@@ -260,11 +260,11 @@ func (s *Server) snsGetTopicAttributes(c *call) {
 }
 
 func (s *Server) snsSetTopicAttributes(c *call) {
-	arn, ok := required(c, "TopicArn")
+	arn, ok := requiredParam(c, "TopicArn")
 	if !ok {
 		return
 	}
-	name, ok := required(c, "AttributeName")
+	name, ok := requiredParam(c, "AttributeName")
 	if !ok {
 		return
 	}
@@ -278,15 +278,15 @@ func (s *Server) snsSetTopicAttributes(c *call) {
 type subscriptionArnResult struct{ SubscriptionArn string }
 
 func (s *Server) snsSubscribe(c *call) {
-	arn, ok := required(c, "TopicArn")
+	arn, ok := requiredParam(c, "TopicArn")
 	if !ok {
 		return
 	}
-	protocol, ok := required(c, "Protocol")
+	protocol, ok := requiredParam(c, "Protocol")
 	if !ok {
 		return
 	}
-	endpoint, ok := required(c, "Endpoint")
+	endpoint, ok := requiredParam(c, "Endpoint")
 	if !ok {
 		return
 	}
@@ -311,11 +311,11 @@ func (s *Server) snsSubscribe(c *call) {
 }
 
 func (s *Server) snsConfirmSubscription(c *call) {
-	arn, ok := required(c, "TopicArn")
+	arn, ok := requiredParam(c, "TopicArn")
 	if !ok {
 		return
 	}
-	token, ok := required(c, "Token")
+	token, ok := requiredParam(c, "Token")
 	if !ok {
 		return
 	}
@@ -333,7 +333,7 @@ func (s *Server) snsConfirmSubscription(c *call) {
 }
 
 func (s *Server) snsUnsubscribe(c *call) {
-	arn, ok := required(c, "SubscriptionArn")
+	arn, ok := requiredParam(c, "SubscriptionArn")
 	if !ok {
 		return
 	}
@@ -370,13 +370,13 @@ func (s *Server) listSubscriptions(c *call, topic string) {
 func (s *Server) snsListSubscriptions(c *call) { s.listSubscriptions(c, "") }
 
 func (s *Server) snsListSubscriptionsByTopic(c *call) {
-	if arn, ok := required(c, "TopicArn"); ok {
+	if arn, ok := requiredParam(c, "TopicArn"); ok {
 		s.listSubscriptions(c, arn)
 	}
 }
 
 func (s *Server) snsGetSubscriptionAttributes(c *call) {
-	arn, ok := required(c, "SubscriptionArn")
+	arn, ok := requiredParam(c, "SubscriptionArn")
 	if !ok {
 		return
 	}
@@ -389,11 +389,11 @@ func (s *Server) snsGetSubscriptionAttributes(c *call) {
 }
 
 func (s *Server) snsSetSubscriptionAttributes(c *call) {
-	arn, ok := required(c, "SubscriptionArn")
+	arn, ok := requiredParam(c, "SubscriptionArn")
 	if !ok {
 		return
 	}
-	name, ok := required(c, "AttributeName")
+	name, ok := requiredParam(c, "AttributeName")
 	if !ok {
 		return
 	}
@@ -535,7 +535,7 @@ func tagList(c *call) (map[string]string, bool) {
 type xmlTag struct{ Key, Value string }
 
 func (s *Server) snsListTags(c *call) {
-	arn, ok := required(c, "ResourceArn")
+	arn, ok := requiredParam(c, "ResourceArn")
 	if !ok {
 		return
 	}
@@ -554,7 +554,7 @@ func (s *Server) snsListTags(c *call) {
 }
 
 func (s *Server) snsTagResource(c *call) {
-	arn, ok := required(c, "ResourceArn")
+	arn, ok := requiredParam(c, "ResourceArn")
 	if !ok {
 		return
 	}
@@ -574,7 +574,7 @@ func (s *Server) snsTagResource(c *call) {
 }
 
 func (s *Server) snsUntagResource(c *call) {
-	arn, ok := required(c, "ResourceArn")
+	arn, ok := requiredParam(c, "ResourceArn")
 	if !ok {
 		return
 	}

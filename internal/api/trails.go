@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cairn-dev/cairn/internal/api/awsproto"
+	"github.com/cairn-dev/cairn/internal/logs"
 	"github.com/cairn-dev/cairn/internal/objstore"
 	"github.com/cairn-dev/cairn/internal/trail"
 )
@@ -181,8 +182,35 @@ func (s *Server) apply(ctx context.Context, t *trail.Trail, in trailSettings) er
 	case t.CloudWatchLogsRoleArn != "" && !strings.HasPrefix(t.CloudWatchLogsRoleArn, "arn:aws:iam::"):
 		return &trail.Error{Kind: trail.ErrInvalidLogsRoleArn, Message: "CloudWatch Logs role ARN " + t.CloudWatchLogsRoleArn + " is not valid: want arn:aws:iam::<account>:role/<name>."}
 	}
+	if in.CloudWatchLogsLogGroupArn != nil && t.CloudWatchLogsLogGroupArn != "" {
+		if err := s.checkLogGroup(ctx, t); err != nil {
+			return err
+		}
+	}
 	if in.S3BucketName != nil {
 		return s.ensureBucket(ctx, t.S3BucketName)
+	}
+	return nil
+}
+
+// checkLogGroup checks that the log group a trail is to feed exists, in the trail's account.
+func (s *Server) checkLogGroup(ctx context.Context, t *trail.Trail) error {
+	arn := t.CloudWatchLogsLogGroupArn
+	account, region, name, err := logs.ParseGroupARN(arn)
+	if err != nil {
+		return &trail.Error{Kind: trail.ErrInvalidLogGroupArn, Message: "CloudWatch Logs log group ARN " + arn + " is not valid: want arn:aws:logs:<region>:<account>:log-group:<name>:*."}
+	}
+	if account != t.Account {
+		return &trail.Error{Kind: trail.ErrInvalidLogGroupArn, Message: "CloudWatch Logs log group " + arn + " belongs to account " + account + ", not to the trail's account " + t.Account + "."}
+	}
+	if s.cfg.Logs == nil {
+		return &trail.Error{Kind: trail.ErrInvalidLogGroupArn, Message: "CloudWatch Logs is not enabled on this cairn server."}
+	}
+	if _, err := s.cfg.Logs.Group(ctx, logs.Scope{Account: account, Region: region}, name); err != nil {
+		if errors.Is(err, logs.ErrNotFound) {
+			return &trail.Error{Kind: trail.ErrInvalidLogGroupArn, Message: "CloudWatch Logs log group " + name + " does not exist in " + region + " (" + arn + "): create it first with CreateLogGroup."}
+		}
+		return err
 	}
 	return nil
 }
