@@ -45,7 +45,7 @@ const (
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "Usage: cairn bench <ingest|lookup|import|export|alarm|sns|logs> [flags]\n\n  ingest  durable ingest rate, accepted→visible latency, peak RSS\n  lookup  LookupEvents latency over a history of --events events\n  import  cairn import of a generated month of CloudTrail files, beside the jq pipeline\n  export  cairn export to TSV, beside the jq pipeline\n  alarm   PutMetricData → alarm state change latency, PutMetricData throughput\n  sns     Publish accepted → HTTP endpoint received latency\n  logs    PutLogEvents throughput, FilterLogEvents scan rate, trail → log group latency")
+		fmt.Fprintln(stderr, "Usage: cairn bench <ingest|lookup|import|export|alarm|sns|logs> [flags]\n\n  ingest  durable ingest rate, accepted→visible latency, peak RSS\n  lookup  LookupEvents latency over a history of --events events\n  import  cairn import of a generated month of CloudTrail files, beside the jq pipeline\n  export  cairn export to TSV, beside the jq pipeline\n  alarm   PutMetricData → alarm state change latency, PutMetricData throughput\n  sns     Publish accepted → HTTP endpoint received latency\n  logs    PutLogEvents throughput, FilterLogEvents scan rate, trail → log group latency\n  signin  scenario 3: second failed sign-in accepted → alarm notification received")
 		return errUsage
 	}
 	switch args[0] {
@@ -63,8 +63,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return benchSNS(ctx, args[1:], stdout, stderr)
 	case "logs":
 		return benchLogs(ctx, args[1:], stdout, stderr)
+	case "signin":
+		return benchSignin(ctx, args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "cairn bench: unknown benchmark %q (want ingest, lookup, import, export, alarm, sns or logs)\n", args[0])
+	fmt.Fprintf(stderr, "cairn bench: unknown benchmark %q (want ingest, lookup, import, export, alarm, sns, logs or signin)\n", args[0])
 	return errUsage
 }
 
