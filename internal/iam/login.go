@@ -38,7 +38,8 @@ var userNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 
 // Attempt is the outcome of one sign-in, success or not: what the ConsoleLogin event records.
 type Attempt struct {
-	AccountID   string // resolved account; "" when the account named does not exist
+	AccountID   string // the account signed in to (as typed when it does not exist)
+	Account     bool   // the account exists
 	UserName    string // "" for root
 	PrincipalID string
 	Known       bool // the account and user exist and have a login profile
@@ -238,7 +239,7 @@ func (s *Store) SignIn(ctx context.Context, accountIDOrAlias, userName, password
 		}
 		return fail(uerr.Error())
 	}
-	a.AccountID, a.UserName = acct.ID, user
+	a.AccountID, a.UserName, a.Account = acct.ID, user, true
 	p, hash, sealedMFA, err := s.loginProfile(ctx, acct.ID, user)
 	if errors.Is(err, ErrNoLoginProfile) {
 		VerifyPassword(dummyHash, password)
