@@ -26,6 +26,7 @@ var commands = []command{
 	{"gen", "generate realistic synthetic CloudTrail events", runGen},
 	{"validate", "validate a trail's digest and log files, as aws cloudtrail validate-logs", runValidate},
 	{"org", "manage organisations (for organisation trails)", runOrg},
+	{"passwd", "set a user's console password or MFA device", runPasswd},
 	{"bench", "measure ingest and lookup performance (see docs/benchmarks.md)", runBench},
 	{"version", "print the version", runVersion},
 }

@@ -64,6 +64,7 @@ type Server struct {
 	metrics  *metrics
 
 	cloudtrailOps map[string]operation
+	trails        *trail.Manager
 }
 
 // Body limits: AWS JSON operations are small; ingest batches can be large.
@@ -92,6 +93,7 @@ func New(cfg Config) *Server {
 		MaxSkew: cfg.MaxSkew,
 		Now:     cfg.Now,
 	}
+	s.trails = &trail.Manager{Store: cfg.Trails, Delivery: cfg.Delivery, Objects: cfg.Objects, CreateBuckets: cfg.CreateBuckets, Now: cfg.Now, Logger: cfg.Logger}
 	s.cloudtrailOps = s.cloudtrailOperations()
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry}))

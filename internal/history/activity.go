@@ -48,9 +48,10 @@ type Activity struct {
 	ByRegion   []Count
 
 	// From the newest Sampled events of the window, read in full.
-	Sampled   int
-	SourceIPs []Count
-	Errors    []Count
+	Sampled       int
+	SampledErrors int // of the sampled events, how many failed (have an errorCode)
+	SourceIPs     []Count
+	Errors        []Count
 
 	// Failed console sign-ins in the window (all of them, up to MaxSignIns), by time and user.
 	FailedSignIns     int64
@@ -187,6 +188,7 @@ func (ix *Index) Activity(ctx context.Context, q ActivityQuery) (*Activity, erro
 		a.Sampled++
 		ips[r.SourceIPAddress]++
 		if r.ErrorCode != "" {
+			a.SampledErrors++
 			errs[r.ErrorCode]++
 		}
 	})

@@ -48,6 +48,17 @@ type Attempt struct {
 	Reason      string
 }
 
+// MFADevice is the ARN of the user's MFA device, as CloudTrail names it in MFAIdentifier.
+func (a Attempt) MFADevice() string {
+	if !a.MFAUsed {
+		return ""
+	}
+	if a.UserName == "" {
+		return "arn:aws:iam::" + a.AccountID + ":mfa/root-account-mfa-device"
+	}
+	return "arn:aws:iam::" + a.AccountID + ":mfa/" + a.UserName
+}
+
 // Principal is who signed in, for a successful attempt.
 func (a Attempt) Principal(operator bool) Principal {
 	return Principal{AccountID: a.AccountID, UserName: a.UserName, Operator: operator}

@@ -24,6 +24,7 @@ type SignIn struct {
 	UserAgent string
 	Success   bool
 	MFAUsed   bool
+	MFADevice string // the MFA device's ARN, recorded as MFAIdentifier when MFA was used
 	LoginTo   string // the console URL signed in to
 	TLS       *event.TLSDetails
 }
@@ -67,6 +68,7 @@ type signInRecord struct {
 type signInData struct {
 	LoginTo       string `json:"LoginTo,omitempty"`
 	MobileVersion string `json:"MobileVersion"`
+	MFAIdentifier string `json:"MFAIdentifier,omitempty"`
 	MFAUsed       string `json:"MFAUsed"`
 }
 
@@ -96,6 +98,9 @@ func (s SignIn) Marshal() []byte {
 		AdditionalEventData: signInData{LoginTo: s.LoginTo, MobileVersion: "No", MFAUsed: yesNo(s.MFAUsed)},
 		EventID:             uuid.NewString(), EventType: "AwsConsoleSignIn", ManagementEvent: true,
 		RecipientAccountID: s.Account, EventCategory: event.CategoryManagement, TLSDetails: s.TLS,
+	}
+	if s.MFAUsed {
+		rec.AdditionalEventData.MFAIdentifier = s.MFADevice
 	}
 	if !s.Success {
 		rec.ErrorMessage = FailedAuthentication

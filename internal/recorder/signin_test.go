@@ -32,7 +32,9 @@ func TestSignInMarshal(t *testing.T) {
 	}{
 		{"consolelogin-iamuser-success.json", func(s *SignIn) { s.Identity, s.Success = &userOK, true }},
 		{"consolelogin-iamuser-failure.json", func(s *SignIn) { s.Identity = user }},
-		{"consolelogin-iamuser-mfa-success.json", func(s *SignIn) { s.Identity, s.Success, s.MFAUsed = &userOK, true, true }},
+		{"consolelogin-iamuser-mfa-success.json", func(s *SignIn) {
+			s.Identity, s.Success, s.MFAUsed, s.MFADevice = &userOK, true, true, "arn:aws:iam::111122223333:mfa/JohnDoe"
+		}},
 		{"consolelogin-root-success.json", func(s *SignIn) { s.Identity, s.Success = root, true }},
 		{"consolelogin-root-failure.json", func(s *SignIn) { s.Identity = root }},
 		{"consolelogin-unknown-user-failure.json", func(s *SignIn) { s.Identity = hidden }},
