@@ -124,9 +124,9 @@ func (c *Console) routes() {
 		c.mux.HandleFunc("POST "+Prefix+"trails/{name}/delete", c.auth(c.deleteTrail))
 		c.mux.HandleFunc("POST "+Prefix+"trails/{name}/logging", c.auth(c.setLogging))
 	}
-	c.mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
+	c.mux.HandleFunc(Prefix, c.auth(func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusNotFound, "There is no console page at "+r.URL.Path+".")
-	})
+	}))
 }
 
 func immutable(h http.Handler) http.Handler {
