@@ -31,7 +31,7 @@ type tick struct {
 
 // newTimeline draws buckets as columns; href links a bucket to its events.
 func newTimeline(label string, buckets []history.Bucket, step time.Duration, href func(from, to time.Time) string) timelineChart {
-	c := timelineChart{W: 640, H: 170, Left: 36, Base: 150, Label: label}
+	c := timelineChart{W: 1200, H: 196, Left: 40, Base: 172, Label: label}
 	for _, b := range buckets {
 		c.Max = max(c.Max, b.N)
 	}
@@ -83,7 +83,7 @@ type hbar struct {
 
 // newBars draws counts as labelled horizontal bars; href (may be nil) links a key to its events.
 func newBars(label string, counts []history.Count, href func(key string) string) barChart {
-	c := barChart{W: 640, Left: 230, BarH: 16, Label: label}
+	c := barChart{W: 480, Left: 200, BarH: 16, Label: label}
 	var most int64
 	for _, n := range counts {
 		most = max(most, n.N)
@@ -96,13 +96,13 @@ func newBars(label string, counts []history.Count, href func(key string) string)
 			w = max(float64(n.N)/float64(most)*room, 1)
 		}
 		short := n.Key
-		if len(short) > 34 {
-			short = short[:33] + "…"
+		if r := []rune(short); len(r) > 24 {
+			short = string(r[:23]) + "…"
 		}
 		if short == "" {
 			short = "(none)"
 		}
-		r := hbar{Key: n.Key, Short: short, Value: n.N, Y: y + 2, TextY: y + 15, W: w, ValueX: float64(c.Left) + w}
+		r := hbar{Key: n.Key, Short: short, Value: n.N, Y: y + 3, TextY: y + 16, W: w, ValueX: float64(c.Left) + w}
 		if href != nil && n.Key != "" {
 			r.Href = href(n.Key)
 		}

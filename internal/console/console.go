@@ -160,6 +160,11 @@ func (c *Console) Mount(api http.Handler) http.Handler {
 		}
 		api.ServeHTTP(w, r)
 	})
+	// Browsers ask for /favicon.ico on their own; answer it here rather than as an unsigned API
+	// call (which would be audited as one).
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, Prefix+"static/favicon.svg", http.StatusMovedPermanently)
+	})
 	mux.Handle("/", api)
 	return mux
 }

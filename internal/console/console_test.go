@@ -265,6 +265,7 @@ func TestMountSplitsBrowsersFromAWS(t *testing.T) {
 		{"unsigned GET / without HTML", "GET", "/", nil, 299},
 		{"console", "GET", "/console/signin", nil, http.StatusOK},
 		{"other API path", "GET", "/healthz", nil, 299},
+		{"favicon", "GET", "/favicon.ico", nil, http.StatusMovedPermanently},
 	}
 	for _, tt := range tests {
 		r := httptest.NewRequest(tt.method, tt.target, nil)

@@ -44,6 +44,7 @@ type Activity struct {
 	Timeline   []Bucket
 	EventNames []Count
 	Users      []Count
+	UserCount  int // distinct user names
 	Sources    []Count
 	ByRegion   []Count
 
@@ -179,6 +180,7 @@ func (ix *Index) Activity(ctx context.Context, q ActivityQuery) (*Activity, erro
 		return nil, fmt.Errorf("history: activity: %w", err)
 	}
 	delete(users, "")
+	a.UserCount = len(users)
 	a.EventNames, a.Users, a.Sources, a.ByRegion = top(names, q.Top), top(users, q.Top), top(sources, q.Top), top(regions, len(regions))
 
 	// What the index does not keep, from the newest events' records.
