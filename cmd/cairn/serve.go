@@ -262,12 +262,12 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	}
 
 	// The console under /console/ (a browser's GET / goes there), the AWS API everywhere else.
-	var handler = con.Mount(srv)
+	handler := con.Mount(srv)
 	if cfg.pprof {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.Handle("/", con.Mount(srv))
+		mux.Handle("/", handler)
 		handler = mux
 	}
 	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
