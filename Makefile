@@ -45,6 +45,9 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./internal/logfile/
 	$(GO) test -run XXX -fuzz FuzzParseKey -fuzztime $(FUZZTIME) ./internal/logfile/
 	$(GO) test -run XXX -fuzz FuzzParseDigest -fuzztime $(FUZZTIME) ./internal/integrity/
+	$(GO) test -run XXX -fuzz FuzzParsePHC -fuzztime $(FUZZTIME) ./internal/iam/
+	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./internal/iam/totp/
+	$(GO) test -run XXX -fuzz FuzzParseFilter -fuzztime $(FUZZTIME) ./internal/console/
 
 # Regenerates docs/screenshots: every console page at 1280x800 in headless Chromium against a
 # demo server.

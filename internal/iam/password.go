@@ -59,32 +59,51 @@ func CheckPassword(password string) error {
 	return nil
 }
 
-// VerifyPassword reports whether password matches the PHC-format hash, in constant time.
-func VerifyPassword(hash, password string) (bool, error) {
+// phc is a parsed Argon2id PHC string.
+type phc struct {
+	memory, time uint32
+	threads      uint8
+	salt, key    []byte
+}
+
+// maxArgonMemory bounds the memory a stored hash may ask for (KiB): a damaged or planted hash
+// must not make a sign-in allocate gigabytes.
+const maxArgonMemory = 256 * 1024
+
+// parsePHC reads $argon2id$v=19$m=…,t=…,p=…$salt$key.
+func parsePHC(hash string) (phc, error) {
+	var h phc
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
-		return false, fmt.Errorf("%w: not an argon2id PHC string", ErrBadHash)
+		return h, fmt.Errorf("%w: not an argon2id PHC string", ErrBadHash)
 	}
 	var version int
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return false, fmt.Errorf("%w: version %q", ErrBadHash, parts[2])
+		return h, fmt.Errorf("%w: version %q", ErrBadHash, parts[2])
 	}
-	var m, t uint32
-	var p uint8
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m == 0 || t == 0 || p == 0 || m > 1<<22 {
-		return false, fmt.Errorf("%w: parameters %q", ErrBadHash, parts[3])
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &h.memory, &h.time, &h.threads); err != nil ||
+		h.memory == 0 || h.time == 0 || h.time > 16 || h.threads == 0 || h.memory > maxArgonMemory {
+		return h, fmt.Errorf("%w: parameters %q", ErrBadHash, parts[3])
 	}
-	salt, err := b64.DecodeString(parts[4])
+	var err error
+	if h.salt, err = b64.DecodeString(parts[4]); err != nil {
+		return h, fmt.Errorf("%w: salt: %v", ErrBadHash, err)
+	}
+	if h.key, err = b64.DecodeString(parts[5]); err != nil || len(h.key) == 0 || len(h.key) > 64 {
+		return h, fmt.Errorf("%w: key", ErrBadHash)
+	}
+	return h, nil
+}
+
+// VerifyPassword reports whether password matches the PHC-format hash, in constant time.
+func VerifyPassword(hash, password string) (bool, error) {
+	h, err := parsePHC(hash)
 	if err != nil {
-		return false, fmt.Errorf("%w: salt: %v", ErrBadHash, err)
-	}
-	want, err := b64.DecodeString(parts[5])
-	if err != nil || len(want) == 0 {
-		return false, fmt.Errorf("%w: key", ErrBadHash)
+		return false, err
 	}
 	if len(password) > MaxPasswordLength {
 		return false, nil
 	}
-	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1, nil
+	got := argon2.IDKey([]byte(password), h.salt, h.time, h.memory, h.threads, uint32(len(h.key)))
+	return subtle.ConstantTimeCompare(got, h.key) == 1, nil
 }

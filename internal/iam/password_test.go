@@ -60,3 +60,22 @@ func TestCheckPassword(t *testing.T) {
 		t.Error("HashPassword accepted a short password")
 	}
 }
+
+// FuzzParsePHC: any stored string either parses within bounds or is ErrBadHash; never a panic.
+func FuzzParsePHC(f *testing.F) {
+	f.Add("$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc")
+	f.Add("$argon2id$v=19$m=4294967295,t=1,p=1$c2FsdA$a2V5")
+	f.Add("$argon2id$v=19$m=-1,t=1,p=1$$")
+	f.Fuzz(func(t *testing.T, s string) {
+		h, err := parsePHC(s)
+		if err != nil {
+			if !errors.Is(err, ErrBadHash) {
+				t.Fatalf("error %v is not ErrBadHash", err)
+			}
+			return
+		}
+		if h.memory == 0 || h.memory > maxArgonMemory || h.time == 0 || h.threads == 0 || len(h.key) == 0 {
+			t.Fatalf("accepted out-of-bounds parameters %+v", h)
+		}
+	})
+}

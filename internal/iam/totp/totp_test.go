@@ -88,3 +88,15 @@ func TestEncodeDecode(t *testing.T) {
 		t.Error("Decode accepted a short key")
 	}
 }
+
+func FuzzDecode(f *testing.F) {
+	f.Add("JBSWY3DPEHPK3PXP")
+	f.Add("jbsw y3dp ehpk 3pxp")
+	f.Add("====")
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := Decode(s)
+		if err == nil && len(k) < 10 {
+			t.Fatalf("short key accepted: %x", k)
+		}
+	})
+}
