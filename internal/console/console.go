@@ -4,7 +4,7 @@
 // it parses forms and renders HTML; decisions stay in the domain packages.
 //
 // Adding a page: a handler file (see trails.go), a template in templates/ that defines
-// "content", a route in routes, and a navigation entry in nav.
+// "content", a route in routes, and a navigation entry in navItems.
 package console
 
 import (
@@ -59,6 +59,7 @@ type Config struct {
 // Console serves the console's pages.
 type Console struct {
 	cfg      Config
+	nav      []navItem
 	mux      *http.ServeMux
 	pages    map[string]*template.Template
 	sessions *sessions
@@ -69,12 +70,17 @@ type navItem struct {
 	Page, Title, Path string
 }
 
-// nav lists the console's sections in order. Pages of features that are not configured are
-// left out (see navFor).
-var nav = []navItem{
-	{"dashboard", "Dashboard", Prefix},
-	{"events", "Event history", Prefix + "events"},
-	{"trails", "Trails", Prefix + "trails"},
+// navItems lists the console's sections in order; features that are not configured are left
+// out.
+func (c *Console) navItems() []navItem {
+	items := []navItem{
+		{"dashboard", "Dashboard", Prefix},
+		{"events", "Event history", Prefix + "events"},
+	}
+	if c.cfg.Trails != nil {
+		items = append(items, navItem{"trails", "Trails", Prefix + "trails"})
+	}
+	return items
 }
 
 // New returns the console for cfg.
@@ -101,6 +107,7 @@ func New(cfg Config) (*Console, error) {
 	if err := c.parseTemplates(); err != nil {
 		return nil, err
 	}
+	c.nav = c.navItems()
 	c.routes()
 	return c, nil
 }
@@ -200,7 +207,6 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02T15:04")
 	},
-	"join": strings.Join,
 }
 
 func (c *Console) parseTemplates() error {
@@ -234,10 +240,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	p.Title, p.Page = title, name
 	if s := sessionFrom(r); s != nil {
 		p.Session, p.CSRF = s, s.csrf
-		p.Nav = nav
-		if c.cfg.Trails == nil {
-			p.Nav = p.Nav[:2]
-		}
+		p.Nav = c.nav
 	}
 	var b strings.Builder
 	if err := t.ExecuteTemplate(&b, "layout.html", p); err != nil {
