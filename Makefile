@@ -5,7 +5,7 @@ BIN     := bin/cairn
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test test-deps unit integration vet fmt-check fuzz bench clean
+.PHONY: all build run test test-deps unit integration vet fmt-check fuzz bench screenshots clean
 
 all: build
 
@@ -62,6 +62,14 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzParseMessage -fuzztime $(FUZZTIME) ./internal/notify/
 	$(GO) test -run XXX -fuzz FuzzDeliveryPolicy -fuzztime $(FUZZTIME) ./internal/notify/
 	$(GO) test -run XXX -fuzz FuzzParseTopicARN -fuzztime $(FUZZTIME) ./internal/notify/
+	$(GO) test -run XXX -fuzz FuzzParsePHC -fuzztime $(FUZZTIME) ./internal/iam/
+	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./internal/iam/totp/
+	$(GO) test -run XXX -fuzz FuzzParseFilter -fuzztime $(FUZZTIME) ./internal/console/
+
+# Regenerates docs/screenshots: every console page at 1280x800 in headless Chromium against a
+# demo server.
+screenshots:
+	CAIRN_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestScreenshots ./test/integration/
 
 clean:
 	rm -rf bin

@@ -5,6 +5,7 @@ set -euo pipefail
 
 need_apt=()
 [ -x /usr/bin/aws ] || need_apt+=(awscli)   # Debian's aws CLI 2.9, called as /usr/bin/aws
+command -v chromium >/dev/null || need_apt+=(chromium)   # headless browser for the console's tests (chromedp)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""

@@ -41,11 +41,13 @@ const (
 	benchKey     = "AKIABENCHMARKEXAMPLE"
 	benchSecret  = "benchmark/secret/key/0000000000000000000"
 	benchRegion  = "us-east-1"
+	// benchPassword is the root user's console password.
+	benchPassword = "benchmark-console-password"
 )
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "Usage: cairn bench <ingest|lookup|import|export|alarm|sns|logs> [flags]\n\n  ingest  durable ingest rate, accepted→visible latency, peak RSS\n  lookup  LookupEvents latency over a history of --events events\n  import  cairn import of a generated month of CloudTrail files, beside the jq pipeline\n  export  cairn export to TSV, beside the jq pipeline\n  alarm   PutMetricData → alarm state change latency, PutMetricData throughput\n  sns     Publish accepted → HTTP endpoint received latency\n  logs    PutLogEvents throughput, FilterLogEvents scan rate, trail → log group latency\n  signin  scenario 3: second failed sign-in accepted → alarm notification received")
+		fmt.Fprintln(stderr, "Usage: cairn bench <ingest|lookup|import|export|alarm|sns|logs|signin|console> [flags]\n\n  ingest   durable ingest rate, accepted→visible latency, peak RSS\n  lookup   LookupEvents latency over a history of --events events\n  import   cairn import of a generated month of CloudTrail files, beside the jq pipeline\n  export   cairn export to TSV, beside the jq pipeline\n  alarm    PutMetricData → alarm state change latency, PutMetricData throughput\n  sns      Publish accepted → HTTP endpoint received latency\n  logs     PutLogEvents throughput, FilterLogEvents scan rate, trail → log group latency\n  signin   scenario 3: second failed sign-in accepted → alarm notification received\n  console  console page load times over a history of --events events")
 		return errUsage
 	}
 	switch args[0] {
@@ -65,8 +67,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return benchLogs(ctx, args[1:], stdout, stderr)
 	case "signin":
 		return benchSignin(ctx, args[1:], stdout, stderr)
+	case "console":
+		return benchConsole(ctx, args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "cairn bench: unknown benchmark %q (want ingest, lookup, import, export, alarm, sns, logs or signin)\n", args[0])
+	fmt.Fprintf(stderr, "cairn bench: unknown benchmark %q (want ingest, lookup, import, export, alarm, sns, logs, signin or console)\n", args[0])
 	return errUsage
 }
 
@@ -132,7 +136,8 @@ func startBenchServer(data, logFile string, extra ...string) (*benchServer, erro
 		return nil, err
 	}
 	s.cmd = exec.Command(self, append([]string{"serve", "--data", s.data, "--listen", addr}, extra...)...)
-	s.cmd.Env = append(os.Environ(), "CAIRN_ACCOUNT_ID="+benchAccount, "CAIRN_ROOT_ACCESS_KEY_ID="+benchKey, "CAIRN_ROOT_SECRET_ACCESS_KEY="+benchSecret)
+	s.cmd.Env = append(os.Environ(), "CAIRN_ACCOUNT_ID="+benchAccount, "CAIRN_ROOT_ACCESS_KEY_ID="+benchKey, "CAIRN_ROOT_SECRET_ACCESS_KEY="+benchSecret,
+		"CAIRN_ROOT_PASSWORD="+benchPassword)
 	var out io.Writer = &s.logs
 	if logFile != "" {
 		f, err := os.Create(logFile)
@@ -556,40 +561,10 @@ func benchLookup(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer s.stop()
-	// Generate and send in rounds, in time order, so memory stays bounded at any size.
-	const round = 500_000
-	start, end := now.Add(-89*24*time.Hour), now
-	smp := &sample{start: start, end: end}
-	g := newBenchGen(bf.seed)
-	var took time.Duration
-	recorded := 0
-	for done := 0; done < bf.events; done += round {
-		n := min(round, bf.events-done)
-		from := start.Add(time.Duration(float64(end.Sub(start)) * float64(done) / float64(bf.events)))
-		to := start.Add(time.Duration(float64(end.Sub(start)) * float64(done+n) / float64(bf.events)))
-		bodies, err := encodeRange(g, n, bf.batch, bf.plain, from, to, smp)
-		if err != nil {
-			return err
-		}
-		d, r, err := load(ctx, s.endpoint, bodies, bf.clients, nil)
-		if err != nil {
-			return err
-		}
-		took += d
-		recorded += r
-		fmt.Fprintf(stderr, "  loaded %d of %d events\n", recorded, bf.events)
+	smp, recorded, err := fillHistory(ctx, &bf, s, now, stderr)
+	if err != nil {
+		return err
 	}
-	p := &probe{}
-	if _, err := p.once(ctx, &http.Client{}, s); err != nil {
-		return fmt.Errorf("%w\nlast lines of the server's log:\n%s", err, s.tail(30))
-	}
-	fmt.Fprintf(stderr, "loaded %d events in %v; waiting for history to move them into DuckDB…\n", recorded, took.Round(time.Second))
-	time.Sleep(12 * time.Second) // the default flush interval, so lookups hit DuckDB, not only memory
-	// The load phase left hundreds of MB of request bodies to collect; do it now, not during
-	// the timed lookups, and warm the connection.
-	g = nil
-	runtime.GC()
-	debug.FreeOSMemory()
 
 	rng := rand.New(rand.NewPCG(uint64(bf.seed), 11))
 	pick := func(list []string) string {
@@ -647,6 +622,45 @@ func benchLookup(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintf(stdout, "  data kept in %s\n", filepath.Clean(bf.data))
 	}
 	return nil
+}
+
+// fillHistory sends bf.events generated events spread over the 89 days before now, in rounds and
+// in time order so memory stays bounded at any size, then waits for history to move them into
+// DuckDB, so what follows measures DuckDB, not only memory.
+func fillHistory(ctx context.Context, bf *benchFlags, s *benchServer, now time.Time, stderr io.Writer) (*sample, int, error) {
+	const round = 500_000
+	start, end := now.Add(-89*24*time.Hour), now
+	smp := &sample{start: start, end: end}
+	g := newBenchGen(bf.seed)
+	var took time.Duration
+	recorded := 0
+	for done := 0; done < bf.events; done += round {
+		n := min(round, bf.events-done)
+		from := start.Add(time.Duration(float64(end.Sub(start)) * float64(done) / float64(bf.events)))
+		to := start.Add(time.Duration(float64(end.Sub(start)) * float64(done+n) / float64(bf.events)))
+		bodies, err := encodeRange(g, n, bf.batch, bf.plain, from, to, smp)
+		if err != nil {
+			return nil, 0, err
+		}
+		d, r, err := load(ctx, s.endpoint, bodies, bf.clients, nil)
+		if err != nil {
+			return nil, 0, err
+		}
+		took += d
+		recorded += r
+		fmt.Fprintf(stderr, "  loaded %d of %d events\n", recorded, bf.events)
+	}
+	p := &probe{}
+	if _, err := p.once(ctx, &http.Client{}, s); err != nil {
+		return nil, 0, fmt.Errorf("%w\nlast lines of the server's log:\n%s", err, s.tail(30))
+	}
+	fmt.Fprintf(stderr, "loaded %d events in %v; waiting for history to move them into DuckDB…\n", recorded, took.Round(time.Second))
+	time.Sleep(12 * time.Second) // the default flush interval
+	// The load phase left hundreds of MB of request bodies to collect; do it now, not during
+	// the timed requests.
+	runtime.GC()
+	debug.FreeOSMemory()
+	return smp, recorded, nil
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }

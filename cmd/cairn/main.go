@@ -29,7 +29,8 @@ var commands = []command{
 	{"validate", "validate a trail's digest and log files, as aws cloudtrail validate-logs", runValidate},
 	{"org", "manage organisations (for organisation trails)", runOrg},
 	{"monitor", "install built-in monitoring: the CIS AWS Foundations metric filters", runMonitor},
-	{"bench", "measure performance: ingest, lookup, import, export, alarms, SNS, logs (see docs/benchmarks.md)", runBench},
+	{"passwd", "set a user's console password or MFA device", runPasswd},
+	{"bench", "measure performance: ingest, lookup, import, export, alarms, SNS, logs, console (see docs/benchmarks.md)", runBench},
 	{"version", "print the version", runVersion},
 }
 

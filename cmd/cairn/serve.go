@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/cairn-dev/cairn/internal/api"
+	"github.com/cairn-dev/cairn/internal/console"
 	"github.com/cairn-dev/cairn/internal/duck"
 	"github.com/cairn-dev/cairn/internal/gen"
 	"github.com/cairn-dev/cairn/internal/history"
@@ -31,6 +32,7 @@ import (
 	"github.com/cairn-dev/cairn/internal/metrics"
 	"github.com/cairn-dev/cairn/internal/objstore"
 	"github.com/cairn-dev/cairn/internal/recorder"
+	"github.com/cairn-dev/cairn/internal/trail"
 )
 
 type serveConfig struct {
@@ -174,6 +176,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		AccountID:       os.Getenv("CAIRN_ACCOUNT_ID"),
 		AccessKeyID:     os.Getenv("CAIRN_ROOT_ACCESS_KEY_ID"),
 		SecretAccessKey: os.Getenv("CAIRN_ROOT_SECRET_ACCESS_KEY"),
+		ConsolePassword: os.Getenv("CAIRN_ROOT_PASSWORD"),
 	})
 	if err != nil {
 		return err
@@ -239,8 +242,15 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	srv := api.New(api.Config{Accounts: accounts, Recorder: rec, Auditor: auditor, History: hist, Operator: operator, Logger: log, Registry: reg,
 		Trails: tr.store, Delivery: tr.delivery, Objects: tr.objects, Keys: tr.keys, CreateBuckets: cfg.createBuckets,
 		Metrics: metricStore, Notify: sns, Logs: logStore})
+	con, err := console.New(console.Config{Accounts: accounts, Recorder: rec, Auditor: auditor, History: hist, Operator: operator,
+		Region: cfg.region, Regions: uniq(cfg.region, "us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1"), Logger: log,
+		Trails: &trail.Manager{Store: tr.store, Delivery: tr.delivery, Objects: tr.objects, CreateBuckets: cfg.createBuckets, LogGroups: logStore, Logger: log}})
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	endpoint := "http://" + ln.Addr().String()
-	if err := announce(stdout, cfg, admin, endpoint); err != nil {
+	if err := announce(stdout, cfg, admin, operator, endpoint); err != nil {
 		ln.Close()
 		return err
 	}
@@ -284,12 +294,13 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		goRun("demo", func(context.Context) error { return runDemo(demoCtx, rec, operator, cfg, backfill, log) })
 	}
 
-	var handler http.Handler = srv
+	// The console under /console/ (a browser's GET / goes there), the AWS API everywhere else.
+	handler := con.Mount(srv)
 	if cfg.pprof {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.Handle("/", srv)
+		mux.Handle("/", handler)
 		handler = mux
 	}
 	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
@@ -335,14 +346,16 @@ func tuneGC() {
 }
 
 // announce prints how to reach cairn and, on the first start, writes admin.env.
-func announce(w io.Writer, cfg serveConfig, admin *iam.Admin, endpoint string) error {
+func announce(w io.Writer, cfg serveConfig, admin *iam.Admin, operator, endpoint string) error {
 	envPath := filepath.Join(cfg.data, "admin.env")
 	if admin == nil {
-		fmt.Fprintf(w, "cairn is serving on %s\nCredentials of the admin account are in %s (source it to use the aws CLI).\n", endpoint, envPath)
+		fmt.Fprintf(w, "cairn is serving on %s\nCredentials of the admin account are in %s (source it to use the aws CLI).\nConsole: %s%s (account %s; set a password with cairn passwd)\n",
+			endpoint, envPath, endpoint, console.Prefix, operator)
 		return nil
 	}
-	env := fmt.Sprintf("export AWS_ACCESS_KEY_ID=%s\nexport AWS_SECRET_ACCESS_KEY=%s\nexport AWS_ENDPOINT_URL=%s\nexport AWS_REGION=%s\nexport AWS_DEFAULT_REGION=%s\n",
-		admin.AccessKeyID, admin.SecretAccessKey, endpoint, cfg.region, cfg.region)
+	env := fmt.Sprintf("export AWS_ACCESS_KEY_ID=%s\nexport AWS_SECRET_ACCESS_KEY=%s\nexport AWS_ENDPOINT_URL=%s\nexport AWS_REGION=%s\nexport AWS_DEFAULT_REGION=%s\n"+
+		"# Console: %s%s  account %s, user root, password below (change it with cairn passwd)\nexport CAIRN_CONSOLE_PASSWORD=%s\n",
+		admin.AccessKeyID, admin.SecretAccessKey, endpoint, cfg.region, cfg.region, endpoint, console.Prefix, admin.AccountID, shellQuote(admin.ConsolePassword))
 	if err := os.WriteFile(envPath, []byte(env), 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", envPath, err)
 	}
@@ -429,3 +442,6 @@ func uniq(ss ...string) []string {
 	}
 	return out
 }
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -77,6 +77,7 @@ type Server struct {
 	logsOps       map[string]operation
 	cloudwatchOps map[string]cwOperation
 	snsOps        map[string]operation
+	trails        *trail.Manager
 }
 
 // Body limits: AWS JSON operations are small; ingest batches can be large.
@@ -104,6 +105,10 @@ func New(cfg Config) *Server {
 		},
 		MaxSkew: cfg.MaxSkew,
 		Now:     cfg.Now,
+	}
+	s.trails = &trail.Manager{Store: cfg.Trails, Delivery: cfg.Delivery, Objects: cfg.Objects, CreateBuckets: cfg.CreateBuckets, Now: cfg.Now, Logger: cfg.Logger}
+	if cfg.Logs != nil {
+		s.trails.LogGroups = cfg.Logs
 	}
 	s.cloudtrailOps = s.cloudtrailOperations()
 	s.logsOps = s.logsOperations()

@@ -1,14 +1,11 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"time"
 
 	"github.com/cairn-dev/cairn/internal/api/awsproto"
-	"github.com/cairn-dev/cairn/internal/logs"
-	"github.com/cairn-dev/cairn/internal/objstore"
 	"github.com/cairn-dev/cairn/internal/trail"
 )
 
@@ -108,158 +105,16 @@ func toTags(in []tagShape) []trail.Tag {
 	return out
 }
 
-// trailSettings are the members CreateTrail and UpdateTrail share; nil means not given.
-type trailSettings struct {
-	Name                       string
-	S3BucketName               *string
-	S3KeyPrefix                *string
-	SnsTopicName               *string
-	IncludeGlobalServiceEvents *bool
-	IsMultiRegionTrail         *bool
-	EnableLogFileValidation    *bool
-	CloudWatchLogsLogGroupArn  *string
-	CloudWatchLogsRoleArn      *string
-	KmsKeyId                   *string
-	IsOrganizationTrail        *bool
-}
-
-// apply validates the settings given and applies them to t.
-func (s *Server) apply(ctx context.Context, t *trail.Trail, in trailSettings) error {
-	if in.S3BucketName != nil {
-		if err := objstore.ValidBucketName(*in.S3BucketName); err != nil {
-			return &trail.Error{Kind: trail.ErrInvalidBucketName, Message: "Bucket name is not valid: " + strings.TrimPrefix(err.Error(), objstore.ErrInvalidBucket.Error()+": ") + "."}
-		}
-		t.S3BucketName = *in.S3BucketName
-	}
-	if in.S3KeyPrefix != nil {
-		if len(*in.S3KeyPrefix) > 200 {
-			return &trail.Error{Kind: trail.ErrInvalidPrefix, Message: "S3 key prefix must be at most 200 characters long."}
-		}
-		t.S3KeyPrefix = *in.S3KeyPrefix
-	}
-	if in.SnsTopicName != nil {
-		if n := *in.SnsTopicName; len(n) > 256 {
-			return &trail.Error{Kind: trail.ErrInvalidSnsTopic, Message: "SNS topic name or ARN must be at most 256 characters long."}
-		}
-		t.SnsTopicName = *in.SnsTopicName
-	}
-	if in.IncludeGlobalServiceEvents != nil {
-		t.IncludeGlobalServiceEvents = *in.IncludeGlobalServiceEvents
-	}
-	if in.IsMultiRegionTrail != nil {
-		t.IsMultiRegionTrail = *in.IsMultiRegionTrail
-	}
-	if in.EnableLogFileValidation != nil {
-		t.LogFileValidationEnabled = *in.EnableLogFileValidation
-	}
-	if in.CloudWatchLogsLogGroupArn != nil {
-		t.CloudWatchLogsLogGroupArn = *in.CloudWatchLogsLogGroupArn
-	}
-	if in.CloudWatchLogsRoleArn != nil {
-		t.CloudWatchLogsRoleArn = *in.CloudWatchLogsRoleArn
-	}
-	if in.KmsKeyId != nil {
-		t.KmsKeyID = *in.KmsKeyId
-	}
-	if in.IsOrganizationTrail != nil {
-		t.IsOrganizationTrail = *in.IsOrganizationTrail
-		t.OrganizationID = ""
-		if t.IsOrganizationTrail {
-			org, err := s.cfg.Trails.ManagedOrganization(ctx, t.Account)
-			if err != nil {
-				return err
-			}
-			t.OrganizationID = org
-		}
-	}
-	switch {
-	case t.IsMultiRegionTrail && !t.IncludeGlobalServiceEvents:
-		return &trail.Error{Kind: trail.ErrInvalidCombination, Message: "Multi-Region trail must include global service events."}
-	case (t.CloudWatchLogsLogGroupArn == "") != (t.CloudWatchLogsRoleArn == ""):
-		return &trail.Error{Kind: trail.ErrInvalidCombination, Message: "You must specify a log group and a role ARN together."}
-	case t.CloudWatchLogsLogGroupArn != "" && !strings.HasPrefix(t.CloudWatchLogsLogGroupArn, "arn:aws:logs:"):
-		return &trail.Error{Kind: trail.ErrInvalidLogGroupArn, Message: "CloudWatch Logs log group ARN " + t.CloudWatchLogsLogGroupArn + " is not valid: want arn:aws:logs:<region>:<account>:log-group:<name>:*."}
-	case t.CloudWatchLogsRoleArn != "" && !strings.HasPrefix(t.CloudWatchLogsRoleArn, "arn:aws:iam::"):
-		return &trail.Error{Kind: trail.ErrInvalidLogsRoleArn, Message: "CloudWatch Logs role ARN " + t.CloudWatchLogsRoleArn + " is not valid: want arn:aws:iam::<account>:role/<name>."}
-	}
-	if in.CloudWatchLogsLogGroupArn != nil && t.CloudWatchLogsLogGroupArn != "" {
-		if err := s.checkLogGroup(ctx, t); err != nil {
-			return err
-		}
-	}
-	if in.S3BucketName != nil {
-		return s.ensureBucket(ctx, t.S3BucketName)
-	}
-	return nil
-}
-
-// checkLogGroup checks that the log group a trail is to feed exists, in the trail's account.
-func (s *Server) checkLogGroup(ctx context.Context, t *trail.Trail) error {
-	arn := t.CloudWatchLogsLogGroupArn
-	account, region, name, err := logs.ParseGroupARN(arn)
-	if err != nil {
-		return &trail.Error{Kind: trail.ErrInvalidLogGroupArn, Message: "CloudWatch Logs log group ARN " + arn + " is not valid: want arn:aws:logs:<region>:<account>:log-group:<name>:*."}
-	}
-	if account != t.Account {
-		return &trail.Error{Kind: trail.ErrInvalidLogGroupArn, Message: "CloudWatch Logs log group " + arn + " belongs to account " + account + ", not to the trail's account " + t.Account + "."}
-	}
-	if s.cfg.Logs == nil {
-		return &trail.Error{Kind: trail.ErrInvalidLogGroupArn, Message: "CloudWatch Logs is not enabled on this cairn server."}
-	}
-	if _, err := s.cfg.Logs.Group(ctx, logs.Scope{Account: account, Region: region}, name); err != nil {
-		if errors.Is(err, logs.ErrNotFound) {
-			return &trail.Error{Kind: trail.ErrInvalidLogGroupArn, Message: "CloudWatch Logs log group " + name + " does not exist in " + region + " (" + arn + "): create it first with CreateLogGroup."}
-		}
-		return err
-	}
-	return nil
-}
-
-// ensureBucket checks that the trail's bucket exists, creating it when cairn may (as the
-// console's "create a new S3 bucket" does).
-func (s *Server) ensureBucket(ctx context.Context, bucket string) error {
-	ok, err := s.cfg.Objects.BucketExists(ctx, bucket)
-	if err != nil {
-		return err
-	}
-	if ok {
-		return nil
-	}
-	if !s.cfg.CreateBuckets {
-		return &trail.Error{Kind: trail.ErrBucketNotFound, Message: "S3 bucket " + bucket + " does not exist."}
-	}
-	if err := s.cfg.Objects.CreateBucket(ctx, bucket); err != nil {
-		if errors.Is(err, objstore.ErrBucketNotOwned) {
-			return &trail.Error{Kind: trail.ErrBucketNotFound, Message: "S3 bucket " + bucket + " exists but belongs to someone else."}
-		}
-		return err
-	}
-	return nil
-}
-
 func (s *Server) createTrail(c *call) {
 	var in struct {
-		trailSettings
+		trail.Settings
 		TagsList []tagShape
 	}
 	if !s.decode(c, &in) {
 		return
 	}
-	ctx := c.r.Context()
-	if err := trail.CheckName(in.Name); err != nil {
-		s.trailError(c, err)
-		return
-	}
-	if in.S3BucketName == nil || *in.S3BucketName == "" {
-		s.trailError(c, &trail.Error{Kind: trail.ErrInvalidBucketName, Message: "S3BucketName is required."})
-		return
-	}
-	t := &trail.Trail{Name: in.Name, Account: c.principal.AccountID, HomeRegion: c.auth.Region, IncludeGlobalServiceEvents: true}
-	if err := s.apply(ctx, t, in.trailSettings); err != nil {
-		s.trailError(c, err)
-		return
-	}
-	if err := s.cfg.Trails.Create(ctx, t, toTags(in.TagsList)); err != nil {
+	t, err := s.trails.Create(c.r.Context(), c.principal.AccountID, c.auth.Region, in.Settings, toTags(in.TagsList))
+	if err != nil {
 		s.trailError(c, err)
 		return
 	}
@@ -267,51 +122,16 @@ func (s *Server) createTrail(c *call) {
 }
 
 func (s *Server) updateTrail(c *call) {
-	var in trailSettings
+	var in trail.Settings
 	if !s.decode(c, &in) {
 		return
 	}
-	ctx := c.r.Context()
-	t, err := s.cfg.Trails.Resolve(ctx, c.principal.AccountID, c.auth.Region, in.Name, true)
+	t, err := s.trails.Update(c.r.Context(), c.principal.AccountID, c.auth.Region, in)
 	if err != nil {
 		s.trailError(c, err)
 		return
 	}
-	validating := t.LogFileValidationEnabled
-	if err := s.apply(ctx, t, in); err != nil {
-		s.trailError(c, err)
-		return
-	}
-	if err := s.cfg.Trails.Save(ctx, t); err != nil {
-		s.trailError(c, err)
-		return
-	}
-	// Turning validation off ends the digest chains with a final digest; on, starts them.
-	switch now := s.cfg.Now(); {
-	case validating && !t.LogFileValidationEnabled:
-		s.endChains(c, t, now)
-	case !validating && t.LogFileValidationEnabled && t.IsLogging():
-		if err := s.cfg.Trails.StartChains(ctx, t, now); err != nil {
-			s.trailError(c, err)
-			return
-		}
-	}
 	s.reply(c, shape(t, false))
-}
-
-// endChains marks the trail's digest chains closing and waits for delivery to write what is
-// pending and the final digests. A delivery failure does not fail the call: it is retried and
-// shows in GetTrailStatus.
-func (s *Server) endChains(c *call, t *trail.Trail, at time.Time) {
-	ctx := c.r.Context()
-	if err := s.cfg.Trails.CloseChains(ctx, t.ARN, at); err != nil {
-		s.cfg.Logger.Warn("close digest chains", "trail", t.ARN, "err", err)
-	}
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if err := s.cfg.Delivery.Flush(fctx); err != nil {
-		s.cfg.Logger.Warn("final delivery", "trail", t.ARN, "err", err)
-	}
 }
 
 func (s *Server) deleteTrail(c *call) {
@@ -319,21 +139,7 @@ func (s *Server) deleteTrail(c *call) {
 	if !s.decode(c, &in) {
 		return
 	}
-	ctx := c.r.Context()
-	t, err := s.cfg.Trails.Resolve(ctx, c.principal.AccountID, c.auth.Region, in.Name, true)
-	if err != nil {
-		s.trailError(c, err)
-		return
-	}
-	if t.IsLogging() {
-		now := s.cfg.Now()
-		if err := s.cfg.Trails.SetLogging(ctx, t.ARN, false, now); err != nil {
-			s.trailError(c, err)
-			return
-		}
-		s.endChains(c, t, now)
-	}
-	if err := s.cfg.Trails.Delete(ctx, t.ARN); err != nil {
+	if err := s.trails.Delete(c.r.Context(), c.principal.AccountID, c.auth.Region, in.Name); err != nil {
 		s.trailError(c, err)
 		return
 	}
@@ -477,51 +283,17 @@ func (s *Server) getTrailStatus(c *call) {
 	s.reply(c, out)
 }
 
-func (s *Server) startLogging(c *call) {
-	var in struct{ Name string }
-	if !s.decode(c, &in) {
-		return
-	}
-	ctx := c.r.Context()
-	t, err := s.cfg.Trails.Resolve(ctx, c.principal.AccountID, c.auth.Region, in.Name, true)
-	if err != nil {
-		s.trailError(c, err)
-		return
-	}
-	if !t.IsLogging() {
-		now := s.cfg.Now()
-		if err := s.cfg.Trails.SetLogging(ctx, t.ARN, true, now); err != nil {
-			s.trailError(c, err)
-			return
-		}
-		if t.LogFileValidationEnabled {
-			if err := s.cfg.Trails.StartChains(ctx, t, now); err != nil {
-				s.trailError(c, err)
-				return
-			}
-		}
-	}
-	s.reply(c, struct{}{})
-}
+func (s *Server) startLogging(c *call) { s.setLogging(c, true) }
+func (s *Server) stopLogging(c *call)  { s.setLogging(c, false) }
 
-func (s *Server) stopLogging(c *call) {
+func (s *Server) setLogging(c *call, on bool) {
 	var in struct{ Name string }
 	if !s.decode(c, &in) {
 		return
 	}
-	ctx := c.r.Context()
-	t, err := s.cfg.Trails.Resolve(ctx, c.principal.AccountID, c.auth.Region, in.Name, true)
-	if err != nil {
+	if err := s.trails.SetLogging(c.r.Context(), c.principal.AccountID, c.auth.Region, in.Name, on); err != nil {
 		s.trailError(c, err)
 		return
-	}
-	if t.IsLogging() {
-		now := s.cfg.Now()
-		if err := s.cfg.Trails.SetLogging(ctx, t.ARN, false, now); err != nil {
-			s.trailError(c, err)
-			return
-		}
-		s.endChains(c, t, now)
 	}
 	s.reply(c, struct{}{})
 }

@@ -30,6 +30,8 @@ const (
 	AccessKey = "AKIAIOSFODNN7EXAMPLE"
 	SecretKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 	Region    = "us-east-1"
+	// ConsolePassword is the root user's console password (CAIRN_ROOT_PASSWORD).
+	ConsolePassword = "cairn-console-test-1"
 )
 
 var (
@@ -111,7 +113,8 @@ func (s *Server) start() {
 	s.cmd = exec.Command(Binary(t), args...)
 	s.cmd.Env = os.Environ()
 	if !s.NoBootstrapEnv {
-		s.cmd.Env = append(s.cmd.Env, "CAIRN_ACCOUNT_ID="+AccountID, "CAIRN_ROOT_ACCESS_KEY_ID="+AccessKey, "CAIRN_ROOT_SECRET_ACCESS_KEY="+SecretKey)
+		s.cmd.Env = append(s.cmd.Env, "CAIRN_ACCOUNT_ID="+AccountID, "CAIRN_ROOT_ACCESS_KEY_ID="+AccessKey, "CAIRN_ROOT_SECRET_ACCESS_KEY="+SecretKey,
+			"CAIRN_ROOT_PASSWORD="+ConsolePassword)
 	}
 	s.cmd.Env = append(s.cmd.Env, s.ExtraEnv...)
 	s.logs = &logBuffer{}

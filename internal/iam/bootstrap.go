@@ -11,6 +11,7 @@ type BootstrapConfig struct {
 	AccountID       string // CAIRN_ACCOUNT_ID
 	AccessKeyID     string // CAIRN_ROOT_ACCESS_KEY_ID
 	SecretAccessKey string // CAIRN_ROOT_SECRET_ACCESS_KEY
+	ConsolePassword string // CAIRN_ROOT_PASSWORD: the root user's console password
 }
 
 // Admin is the operator account and its root key.
@@ -18,9 +19,11 @@ type Admin struct {
 	AccountID       string
 	AccessKeyID     string
 	SecretAccessKey string
+	ConsolePassword string // the root user's console password
 }
 
-// Bootstrap creates the operator account and its root access key if the store has no accounts.
+// Bootstrap creates the operator account, its root access key and the root user's console
+// password if the store has no accounts.
 // It reports whether it created them; on later starts it does nothing and returns a nil Admin,
 // because the secret is not recoverable from the store.
 func (s *Store) Bootstrap(ctx context.Context, cfg BootstrapConfig) (*Admin, error) {
@@ -51,8 +54,15 @@ func (s *Store) Bootstrap(ctx context.Context, cfg BootstrapConfig) (*Admin, err
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
+	password := cfg.ConsolePassword
+	if password == "" {
+		password = randomString(20, "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
+	}
+	if err := s.setPassword(ctx, tx, id, "", password); err != nil {
+		return nil, fmt.Errorf("bootstrap: CAIRN_ROOT_PASSWORD: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
-	return &Admin{AccountID: id, AccessKeyID: key.ID, SecretAccessKey: key.Secret}, nil
+	return &Admin{AccountID: id, AccessKeyID: key.ID, SecretAccessKey: key.Secret, ConsolePassword: password}, nil
 }

@@ -207,3 +207,23 @@ func (f *Feed) commitEvents(ctx context.Context, last uint64, order []feedKey, b
 func (f *Feed) commit(ctx context.Context, last uint64, order []feedKey, batches map[feedKey][]InputEvent) error {
 	return f.commitEvents(ctx, last, order, batches, map[int64][]Event{})
 }
+
+// CheckLogGroup confirms that the log group a trail is to feed exists in the trail's account
+// (trail.LogGroupChecker), so CreateTrail and UpdateTrail refuse a group that does not.
+func (s *Store) CheckLogGroup(ctx context.Context, account, arn string) error {
+	invalid := func(msg string) error { return &trail.Error{Kind: trail.ErrInvalidLogGroupArn, Message: msg} }
+	groupAccount, region, name, err := ParseGroupARN(arn)
+	if err != nil {
+		return invalid("CloudWatch Logs log group ARN " + arn + " is not valid: want arn:aws:logs:<region>:<account>:log-group:<name>:*.")
+	}
+	if groupAccount != account {
+		return invalid("CloudWatch Logs log group " + arn + " belongs to account " + groupAccount + ", not to the trail's account " + account + ".")
+	}
+	if _, err := s.Group(ctx, Scope{Account: account, Region: region}, name); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return invalid("CloudWatch Logs log group " + name + " does not exist in " + region + " (" + arn + "): create it first with CreateLogGroup.")
+		}
+		return fmt.Errorf("check log group %s: %w", arn, err)
+	}
+	return nil
+}
