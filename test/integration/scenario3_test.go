@@ -1,10 +1,13 @@
 package integration
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,13 +19,14 @@ import (
 // Scenario 3 end to end, as a user follows it with the aws CLI only: a trail with a bucket,
 // log file validation and a log group; the metric filter; a topic with an HTTPS subscription
 // (an endpoint that verifies every signature) and a confirmed email subscription; the alarm.
-// One failed sign-in raises nothing; the second within five minutes puts the alarm in ALARM and
-// the notification, naming the alarm, reaches the endpoint and the mailbox.
+// The sign-ins are real: a browser-like client posts cairn's own console sign-in form, which
+// records every attempt as a ConsoleLogin event. One failed sign-in raises nothing; the second
+// within five minutes puts the alarm in ALARM and the notification, naming the alarm, reaches
+// the endpoint and the mailbox.
 func TestScenario3FailedSignInsEndToEnd(t *testing.T) {
 	awsBin := cairntest.Tool(t, "aws")
 	s, ep, mb := startSNS(t)
 	cli := func(out any, args ...string) { t.Helper(); awsCLI(t, s, awsBin, out, args...) }
-	ctx := context.Background()
 
 	// 1. The trail, with a new bucket, validation on, and a new log group.
 	const group = "CloudTrail/DefaultLogGroup"
@@ -92,11 +96,9 @@ func TestScenario3FailedSignInsEndToEnd(t *testing.T) {
 		return n
 	}
 
-	// 5. One failed sign-in (and a successful one): below the threshold, no alarm.
-	now := time.Now().UTC()
-	if _, err := ingestClient(s).Send(ctx, [][]byte{consoleLogin("signin-ok", now, false), consoleLogin("signin-fail-1", now, true)}); err != nil {
-		t.Fatal(err)
-	}
+	// 5. A successful sign-in and one failed one: below the threshold, no alarm.
+	consoleSignIn(t, s, cairntest.ConsolePassword, true)
+	consoleSignIn(t, s, "not the password", false)
 	cairntest.WaitFor(t, 30*time.Second, "the first failure counted by the metric filter", func() bool { return sum() == 1 })
 	time.Sleep(time.Second) // room for a wrong notification to arrive
 	if st := state(); st == "ALARM" {
@@ -107,9 +109,7 @@ func TestScenario3FailedSignInsEndToEnd(t *testing.T) {
 	}
 
 	// The second failure within five minutes: ALARM, and the notification arrives signed.
-	if _, err := ingestClient(s).Send(ctx, [][]byte{consoleLogin("signin-fail-2", now.Add(30*time.Second), true)}); err != nil {
-		t.Fatal(err)
-	}
+	consoleSignIn(t, s, "still not the password", false)
 	n := ep.Await(notify.TypeNotification, nil)
 	var msg struct {
 		AlarmName, AlarmDescription, NewStateValue, OldStateValue, NewStateReason string
@@ -141,5 +141,38 @@ func TestScenario3FailedSignInsEndToEnd(t *testing.T) {
 	cli(&events, "cloudtrail", "lookup-events", "--lookup-attributes", "AttributeKey=EventName,AttributeValue=ConsoleLogin")
 	if len(events.Events) != 3 {
 		t.Errorf("lookup-events found %d ConsoleLogin events, want 3", len(events.Events))
+	}
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// consoleSignIn posts the console's sign-in form for the root user as a browser would (cookie jar,
+// CSRF token from the form) and checks the outcome.
+func consoleSignIn(t *testing.T, s *cairntest.Server, password string, wantOK bool) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	page, err := hc.Get(s.Endpoint + "/console/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	m := csrfRE.FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no CSRF token in the sign-in page:\n%s", body)
+	}
+	resp, err := hc.PostForm(s.Endpoint+"/console/signin", url.Values{"csrf": {string(m[1])}, "next": {"/console/"},
+		"account": {cairntest.AccountID}, "user": {"root"}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	signedIn := false
+	for _, c := range jar.Cookies(resp.Request.URL) {
+		signedIn = signedIn || strings.Contains(strings.ToLower(c.Name), "session") && c.Value != ""
+	}
+	if signedIn != wantOK {
+		t.Fatalf("sign-in with password %q: signed in %v, want %v (final page %s, HTTP %d)", password, signedIn, wantOK, resp.Request.URL, resp.StatusCode)
 	}
 }
