@@ -100,7 +100,9 @@ func (k *Keyring) path(account, keyID string) string {
 	return filepath.Join(k.dir, account, hex.EncodeToString(sum[:16])+".json")
 }
 
-func keyAAD(account, keyID string) []byte { return []byte("cairn lake key\x00" + account + "\x00" + keyID) }
+func keyAAD(account, keyID string) []byte {
+	return []byte("cairn lake key\x00" + account + "\x00" + keyID)
+}
 
 // named returns the key keyID of account, creating it when create is set.
 func (k *Keyring) named(account, keyID string, create bool) (cipher.AEAD, error) {

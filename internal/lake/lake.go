@@ -211,7 +211,9 @@ func (l *Lake) dataKey(storeID string) (cipher.AEAD, bool) {
 }
 
 // Tokens are opaque to callers: base64 of the key of the last item returned.
-func encodeToken(key string) string { return base64.RawURLEncoding.EncodeToString([]byte("cairn:" + key)) }
+func encodeToken(key string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("cairn:" + key))
+}
 
 func decodeToken(tok string) (string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(tok)

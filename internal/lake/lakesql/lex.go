@@ -106,7 +106,7 @@ func lex(sql string) ([]token, error) {
 			// so "=-1" stays "=" "-" "1" and "->" stays one token.
 			i++
 			if i < len(sql) {
-				switch sql[start:i+1] {
+				switch sql[start : i+1] {
 				case "<=", ">=", "<>", "!=", "||", "->", "::", "=>", "**", "//":
 					i++
 				}
