@@ -29,8 +29,9 @@ type env struct {
 	l    *Lake
 	j    *journal.Journal
 	rec  *recorder.Recorder
-	dir  string
-	stop func()
+	dir    string
+	kmsKey string // stores created by store() are encrypted with it
+	stop   func()
 }
 
 func newEnv(t testing.TB, opts ...func(*Config)) *env {
@@ -111,15 +112,12 @@ func (e *env) sync() {
 
 // query runs a statement at once and returns its rows, the first row being the column names.
 func (e *env) query(c Caller, sql string) ([][]string, error) {
-	var out [][]string
-	err := e.l.Execute(context.Background(), c, sql, func(cols, row []string) error {
-		if len(out) == 0 {
-			out = append(out, cols)
-		}
-		out = append(out, row)
+	var rows [][]string
+	cols, err := e.l.Execute(context.Background(), c, sql, func(row []string) error {
+		rows = append(rows, row)
 		return nil
 	})
-	return out, err
+	return append([][]string{cols}, rows...), err
 }
 
 func (e *env) mustQuery(c Caller, sql string) [][]string {
@@ -134,7 +132,7 @@ func (e *env) mustQuery(c Caller, sql string) [][]string {
 func (e *env) store(c Caller, name string, sels ...Selector) *Store {
 	e.t.Helper()
 	ten := 3653 // sample data is from 2023
-	in := CreateInput{Name: name, Selectors: sels, RetentionDays: &ten}
+	in := CreateInput{Name: name, Selectors: sels, RetentionDays: &ten, KmsKeyID: e.kmsKey}
 	if len(sels) > 0 && kindOf(sels[0].FieldSelectors[0].Equals[0]) == KindActivity {
 		f := false
 		in.MultiRegion = &f

@@ -185,12 +185,15 @@ func invalidQuery(err error) error {
 	return err
 }
 
-// cleanDuckError trims DuckDB's error to its message, naming Lake's tables by store ID.
+// cleanDuckError trims DuckDB's error to its first paragraph (dropping the echo of the SQL and
+// candidate lists that name internal columns). An encrypted store is a view inside, which DuckDB
+// calls a values list; to the user every store is a table.
 func cleanDuckError(err error) string {
 	msg := err.Error()
-	if i := strings.Index(msg, "\n\nLINE"); i > 0 {
+	if i := strings.Index(msg, "\n\n"); i > 0 {
 		msg = msg[:i]
 	}
+	msg = strings.ReplaceAll(msg, `Values list "`, `Table "`)
 	return strings.TrimSpace(msg)
 }
 
@@ -586,11 +589,12 @@ func addScanStats(info duckdb.ProfilingInfo, stats *QueryStats) {
 	}
 }
 
-// Execute runs a statement at once and streams its rows: cairn query on a data directory uses it.
-func (l *Lake) Execute(ctx context.Context, c Caller, statement string, fn func(columns []string, row []string) error) error {
+// Execute runs a statement at once, streaming its rows to fn, and returns the result's column
+// names: cairn query on a data directory uses it.
+func (l *Lake) Execute(ctx context.Context, c Caller, statement string, fn func(row []string) error) ([]string, error) {
 	p, err := l.prepare(ctx, c, statement)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return l.stream(ctx, p, nil, func(row []string) error { return fn(p.columns, row) })
+	return p.columns, l.stream(ctx, p, nil, fn)
 }
