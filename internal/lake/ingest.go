@@ -80,6 +80,14 @@ DELETE FROM lake_staging; DELETE FROM lake_staging_sealed;`
 // Run follows the journal until ctx is done, writing each store's events, and purges what
 // retention and deletions no longer keep.
 func (l *Lake) Run(ctx context.Context) error {
+	err := l.run(ctx)
+	if err != nil && ctx.Err() != nil {
+		return nil // stopped while starting: nothing was lost, the journal has it all
+	}
+	return err
+}
+
+func (l *Lake) run(ctx context.Context) error {
 	conn, err := l.db.Conn(ctx)
 	if err != nil {
 		return err
@@ -127,7 +135,10 @@ func (l *Lake) Run(ctx context.Context) error {
 			}
 		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
 		case ctx.Err() != nil || errors.Is(err, journal.ErrClosed):
-			return in.flush(context.WithoutCancel(ctx))
+			if err := in.flush(context.WithoutCancel(ctx)); err != nil {
+				return fmt.Errorf("lake: final write: %w", err)
+			}
+			return nil
 		case errors.Is(err, journal.ErrCompacted):
 			first := l.j.FirstSeq()
 			l.log.Warn("lake: journal retention removed events the event data stores never received", "from", in.upTo+1, "to", first-1)

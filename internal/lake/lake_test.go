@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,10 +26,10 @@ var owner = Caller{Account: acct, Region: region, Operator: true}
 // env is a Lake over a real journal, recorder and control-plane database, ingesting in the
 // background.
 type env struct {
-	t    testing.TB
-	l    *Lake
-	j    *journal.Journal
-	rec  *recorder.Recorder
+	t      testing.TB
+	l      *Lake
+	j      *journal.Journal
+	rec    *recorder.Recorder
 	dir    string
 	kmsKey string // stores created by store() are encrypted with it
 	stop   func()
@@ -36,7 +37,14 @@ type env struct {
 
 func newEnv(t testing.TB, opts ...func(*Config)) *env {
 	t.Helper()
-	dir := t.TempDir()
+	return openEnv(t, t.TempDir(), opts...)
+}
+
+// reopen opens the Lake of a stopped env again.
+func reopen(t testing.TB, dir string) *env { return openEnv(t, dir) }
+
+func openEnv(t testing.TB, dir string, opts ...func(*Config)) *env {
+	t.Helper()
 	ctx := context.Background()
 	m, err := meta.Open(ctx, filepath.Join(dir, "meta.sqlite"))
 	if err != nil {
@@ -46,8 +54,12 @@ func newEnv(t testing.TB, opts ...func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	master := make([]byte, 32)
-	rand.Read(master)
+	master, err := os.ReadFile(filepath.Join(dir, "master.key"))
+	if err != nil {
+		master = make([]byte, 32)
+		rand.Read(master)
+		os.WriteFile(filepath.Join(dir, "master.key"), master, 0o600)
+	}
 	keys, err := OpenKeyring(filepath.Join(dir, "keys", "lake"), master)
 	if err != nil {
 		t.Fatal(err)

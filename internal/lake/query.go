@@ -102,9 +102,6 @@ func (l *Lake) prepare(ctx context.Context, c Caller, statement string) (*plan, 
 	if err != nil {
 		return nil, invalidQuery(err)
 	}
-	if len(st.Stores) == 0 {
-		return nil, fail(ErrInvalidQuery, "The query names no event data store: write the store's ID in FROM, e.g. SELECT eventName FROM EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE.")
-	}
 	conn, err := l.db.Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -119,6 +116,9 @@ func (l *Lake) prepare(ctx context.Context, c Caller, statement string) (*plan, 
 	})
 	if err != nil {
 		return nil, invalidQuery(err)
+	}
+	if len(st.Stores) == 0 {
+		return nil, fail(ErrInvalidQuery, "The query names no event data store: write the store's ID in FROM, e.g. SELECT eventName FROM EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE.")
 	}
 	rows, err := conn.QueryContext(ctx, "DESCRIBE "+st.SQL)
 	if err != nil {

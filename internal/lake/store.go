@@ -160,17 +160,12 @@ func (l *Lake) CreateStore(ctx context.Context, c Caller, in CreateInput) (*Stor
 		Status: StatusEnabled, Selectors: sels, MultiRegion: kind != KindActivity, TerminationProtection: true,
 		BillingMode: BillingExtendable,
 	}
-	if in.BillingMode != "" {
-		s.BillingMode = in.BillingMode
+	s.RetentionDays = defaultRetentionExtend
+	if in.BillingMode == BillingFixed {
+		s.RetentionDays = defaultRetentionFixed
 	}
 	if err := setOptions(s, c, in.MultiRegion, in.Organization, in.RetentionDays, in.TerminationProtection, in.BillingMode); err != nil {
 		return nil, err
-	}
-	if in.RetentionDays == nil {
-		s.RetentionDays = defaultRetentionExtend
-		if s.BillingMode == BillingFixed {
-			s.RetentionDays = defaultRetentionFixed
-		}
 	}
 	if in.StartIngestion != nil && !*in.StartIngestion {
 		if kind != KindEvents {

@@ -50,6 +50,9 @@ func Rewrite(sql string, resolve Resolver) (*Statement, error) {
 	if err != nil {
 		return nil, err
 	}
+	if nextCode(toks, 0) < 0 {
+		return nil, refuse("the query statement is empty")
+	}
 	st := &Statement{}
 	seen := map[string]bool{}
 	use := func(id string) (string, error) {
