@@ -350,5 +350,8 @@ func textType(typeName string) string {
 		b.WriteByte(typeName[i])
 		i++
 	}
+	if b.String() == typeName {
+		return ""
+	}
 	return b.String()
 }
