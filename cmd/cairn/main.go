@@ -23,6 +23,7 @@ type command struct {
 var commands = []command{
 	{"serve", "run the cairn server (AWS CloudTrail API, ingest, history)", runServe},
 	{"lookup", "look up events, with the flags of aws cloudtrail lookup-events", runLookup},
+	{"query", "run a CloudTrail Lake SQL query on event data stores", runQuery},
 	{"gen", "generate realistic synthetic CloudTrail events", runGen},
 	{"bench", "measure ingest and lookup performance (see docs/benchmarks.md)", runBench},
 	{"version", "print the version", runVersion},

@@ -45,6 +45,7 @@ func (s *Server) cloudtrailOperations() map[string]operation {
 	}
 	for _, feature := range []map[string]operation{
 		// Features register here, e.g. s.trailOperations().
+		s.lakeOperations(),
 	} {
 		for name, op := range feature {
 			ops[name] = op

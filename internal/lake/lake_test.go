@@ -125,7 +125,7 @@ func (e *env) sync() {
 // query runs a statement at once and returns its rows, the first row being the column names.
 func (e *env) query(c Caller, sql string) ([][]string, error) {
 	var rows [][]string
-	cols, err := e.l.Execute(context.Background(), c, sql, func(row []string) error {
+	cols, err := e.l.Execute(context.Background(), c, sql, func(_, row []string) error {
 		rows = append(rows, row)
 		return nil
 	})

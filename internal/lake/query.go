@@ -589,12 +589,12 @@ func addScanStats(info duckdb.ProfilingInfo, stats *QueryStats) {
 	}
 }
 
-// Execute runs a statement at once, streaming its rows to fn, and returns the result's column
-// names: cairn query on a data directory uses it.
-func (l *Lake) Execute(ctx context.Context, c Caller, statement string, fn func(row []string) error) ([]string, error) {
+// Execute runs a statement at once, streaming its rows to fn with the result's column names,
+// and returns the column names (also when there are no rows): cairn query --offline uses it.
+func (l *Lake) Execute(ctx context.Context, c Caller, statement string, fn func(cols, row []string) error) ([]string, error) {
 	p, err := l.prepare(ctx, c, statement)
 	if err != nil {
 		return nil, err
 	}
-	return p.columns, l.stream(ctx, p, nil, fn)
+	return p.columns, l.stream(ctx, p, nil, func(row []string) error { return fn(p.columns, row) })
 }

@@ -82,6 +82,9 @@ func (s *Store) encrypted() bool { return s.KmsKeyID != "" }
 type Caller struct {
 	Account, Region string
 	Operator        bool // the account that operates cairn (its organisation's management account)
+	// Local is whoever holds the data directory (cairn query --offline): they read every
+	// account's and region's stores, as they could read the files.
+	Local bool
 }
 
 // Tag is a resource tag.
@@ -108,7 +111,7 @@ func validName(what, name string) error {
 func (l *Lake) resolve(c Caller, ref string) (*Store, error) {
 	id := ref
 	if m := storeARN.FindStringSubmatch(ref); m != nil {
-		if m[1] != c.Region || m[2] != c.Account {
+		if !c.Local && (m[1] != c.Region || m[2] != c.Account) {
 			return nil, fail(ErrStoreNotFound, "Event data store %s not found: it is not in account %s, region %s.", ref, c.Account, c.Region)
 		}
 		id = m[3]
@@ -122,7 +125,7 @@ func (l *Lake) resolve(c Caller, ref string) (*Store, error) {
 	l.mu.RLock()
 	s, ok := l.stores[id]
 	l.mu.RUnlock()
-	if !ok || s.Account != c.Account || s.Region != c.Region {
+	if !ok || !c.Local && (s.Account != c.Account || s.Region != c.Region) {
 		return nil, fail(ErrStoreNotFound, "Event data store %s not found in account %s, region %s.", ref, c.Account, c.Region)
 	}
 	return s, nil
