@@ -44,6 +44,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzVerify -fuzztime $(FUZZTIME) ./internal/iam/sigv4/
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./internal/logfile/
 	$(GO) test -run XXX -fuzz FuzzParseKey -fuzztime $(FUZZTIME) ./internal/logfile/
+	$(GO) test -run XXX -fuzz FuzzParseDigest -fuzztime $(FUZZTIME) ./internal/integrity/
 
 clean:
 	rm -rf bin

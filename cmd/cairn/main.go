@@ -25,6 +25,8 @@ var commands = []command{
 	{"lookup", "look up events, with the flags of aws cloudtrail lookup-events", runLookup},
 	{"query", "run a CloudTrail Lake SQL query on event data stores", runQuery},
 	{"gen", "generate realistic synthetic CloudTrail events", runGen},
+	{"validate", "validate a trail's digest and log files, as aws cloudtrail validate-logs", runValidate},
+	{"org", "manage organisations (for organisation trails)", runOrg},
 	{"bench", "measure ingest and lookup performance (see docs/benchmarks.md)", runBench},
 	{"version", "print the version", runVersion},
 }

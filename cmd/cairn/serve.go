@@ -30,6 +30,7 @@ import (
 	"github.com/cairn-dev/cairn/internal/journal"
 	"github.com/cairn-dev/cairn/internal/lake"
 	"github.com/cairn-dev/cairn/internal/meta"
+	"github.com/cairn-dev/cairn/internal/objstore"
 	"github.com/cairn-dev/cairn/internal/recorder"
 )
 
@@ -49,6 +50,14 @@ type serveConfig struct {
 	logLevel         string
 	logFormat        string
 	pprof            bool
+
+	// Trails (issue 4).
+	objectStore      string // local or s3
+	deliveryInterval time.Duration
+	digestInterval   time.Duration
+	createBuckets    bool
+	maxTrails        int
+	lifecycle        []objstore.Rule
 }
 
 func (c *serveConfig) validate() error {
@@ -83,6 +92,7 @@ func (c *serveConfig) validate() error {
 	if c.logFormat != "text" && c.logFormat != "json" {
 		problems = append(problems, fmt.Sprintf("--log-format %q: want text or json", c.logFormat))
 	}
+	problems = append(problems, c.validateTrails()...)
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid configuration:\n  %s", strings.Join(problems, "\n  "))
 	}
@@ -130,6 +140,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&cfg.pprof, "pprof", false, "serve Go profiles at /debug/pprof/ (unauthenticated; for diagnosis only)")
+	cfg.registerTrailFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: cairn serve [flags]\n\nRuns cairn. The first start creates an account and an admin access key and prints the\nexports the aws CLI needs; they are also written to <data>/admin.env.\n\nFlags:")
 		fs.PrintDefaults()
@@ -137,6 +148,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	cfg.demoIntervals(fs)
 	if err := cfg.validate(); err != nil {
 		return err
 	}
@@ -216,7 +228,12 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		func() float64 { return float64(hist.Applied()) }))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cairn_lake_applied_sequence", Help: "Newest journal record the event data stores hold."},
 		func() float64 { return float64(lk.Applied()) }))
-	srv := api.New(api.Config{Accounts: accounts, Recorder: rec, Auditor: auditor, History: hist, Lake: lk, Operator: operator, Logger: log, Registry: reg})
+	tr, err := openTrails(ctx, cfg, metaDB, j, log)
+	if err != nil {
+		return err
+	}
+	srv := api.New(api.Config{Accounts: accounts, Recorder: rec, Auditor: auditor, History: hist, Lake: lk, Operator: operator, Logger: log, Registry: reg,
+		Trails: tr.store, Delivery: tr.delivery, Objects: tr.objects, Keys: tr.keys, CreateBuckets: cfg.createBuckets})
 
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
@@ -231,7 +248,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	// Background work stops when runCtx ends; the server stops first so no call is lost.
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 8)
 	goRun := func(name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -243,6 +260,10 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	}
 	goRun("history", hist.Run)
 	goRun("lake", lk.Run)
+	goRun("trail delivery", tr.delivery.Run)
+	if len(cfg.lifecycle) > 0 {
+		goRun("object lifecycle", func(ctx context.Context) error { return runLifecycle(ctx, tr.objects, cfg.lifecycle, log) })
+	}
 	auditDone := make(chan struct{})
 	go func() { auditor.Run(runCtx); close(auditDone) }()
 	goRun("journal retention", func(ctx context.Context) error {
@@ -265,7 +286,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
-	log.Info("cairn serving", "endpoint", endpoint, "data", cfg.data, "account", operator, "demo", cfg.demo)
+	log.Info("cairn serving", "endpoint", endpoint, "data", cfg.data, "account", operator, "demo", cfg.demo, "objects", tr.objects.Describe())
 
 	var runErr error
 	select {

@@ -44,8 +44,9 @@ func (s *Server) cloudtrailOperations() map[string]operation {
 		"LookupEvents": s.lookupEvents,
 	}
 	for _, feature := range []map[string]operation{
-		// Features register here, e.g. s.trailOperations().
+		s.trailOperations(),
 		s.lakeOperations(),
+		s.tagOperations(),
 	} {
 		for name, op := range feature {
 			ops[name] = op

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 
 	"github.com/cairn-dev/cairn/internal/api/awsproto"
@@ -92,30 +91,4 @@ func (s *Server) lakeFail(c *call, err error, write errorWriter) {
 	}
 	s.cfg.Logger.Error("lake operation failed", "request", c.id, "operation", c.op, "err", err)
 	c.fail(awsproto.Internal(c.id), write)
-}
-
-// decode reads the request body into v, failing the call on error.
-func (c *call) decode(v any) bool {
-	if err := awsproto.DecodeJSON(c.body, v); err != nil {
-		c.fail(err, jsonError)
-		return false
-	}
-	return true
-}
-
-// reply writes a JSON 1.1 response; a call that changes something records it as the event's
-// responseElements, as CloudTrail does.
-func (s *Server) reply(c *call, out any) {
-	body, err := json.Marshal(out)
-	if err != nil {
-		s.cfg.Logger.Error("encode response", "request", c.id, "err", err)
-		c.fail(awsproto.Internal(c.id), jsonError)
-		return
-	}
-	if !c.readOnly {
-		c.response = lowerCamelJSON(body)
-	}
-	if err := awsproto.WriteJSON(c.w, "1.1", json.RawMessage(body)); err != nil {
-		s.cfg.Logger.Warn("write response", "request", c.id, "operation", c.op, "err", err)
-	}
 }

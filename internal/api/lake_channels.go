@@ -14,7 +14,7 @@ func (s *Server) createChannel(c *call) {
 		Destinations []lake.Destination
 		Tags         []lake.Tag
 	}
-	if !c.decode(&in) {
+	if !s.decode(c, &in) {
 		return
 	}
 	ch, err := s.cfg.Lake.CreateChannel(c.r.Context(), c.lakeCaller(), in.Name, in.Source, in.Destinations, in.Tags)
@@ -33,7 +33,7 @@ func (s *Server) createChannel(c *call) {
 
 func (s *Server) getChannel(c *call) {
 	var in channelRef
-	if !c.decode(&in) {
+	if !s.decode(c, &in) {
 		return
 	}
 	ch, err := s.cfg.Lake.GetChannel(c.lakeCaller(), in.Channel)
@@ -64,7 +64,7 @@ func (s *Server) listChannels(c *call) {
 		MaxResults *int
 		NextToken  string
 	}
-	if !c.decode(&in) {
+	if !s.decode(c, &in) {
 		return
 	}
 	max := 0
@@ -97,7 +97,7 @@ func (s *Server) updateChannel(c *call) {
 		Destinations []lake.Destination
 		Name         string
 	}
-	if !c.decode(&in) {
+	if !s.decode(c, &in) {
 		return
 	}
 	ch, err := s.cfg.Lake.UpdateChannel(c.r.Context(), c.lakeCaller(), in.Channel, in.Name, in.Destinations)
@@ -115,7 +115,7 @@ func (s *Server) updateChannel(c *call) {
 
 func (s *Server) deleteChannel(c *call) {
 	var in channelRef
-	if !c.decode(&in) {
+	if !s.decode(c, &in) {
 		return
 	}
 	if err := s.cfg.Lake.DeleteChannel(c.r.Context(), c.lakeCaller(), in.Channel); err != nil {

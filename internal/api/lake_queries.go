@@ -13,7 +13,7 @@ func (s *Server) startQuery(c *call) {
 		QueryParameters              []string
 		EventDataStoreOwnerAccountId string
 	}
-	if !c.decode(&in) {
+	if !s.decode(c, &in) {
 		return
 	}
 	c.readOnly = true // a query reads; it changes no resource
@@ -49,7 +49,7 @@ func (c *call) queryID(in queryRef) (string, bool) {
 
 func (s *Server) describeQuery(c *call) {
 	var in queryRef
-	if !c.decode(&in) {
+	if !s.decode(c, &in) {
 		return
 	}
 	id, ok := c.queryID(in)
@@ -84,7 +84,7 @@ func (s *Server) getQueryResults(c *call) {
 		NextToken       string
 		MaxQueryResults *int
 	}
-	if !c.decode(&in) {
+	if !s.decode(c, &in) {
 		return
 	}
 	id, ok := c.queryID(in.queryRef)
@@ -133,7 +133,7 @@ func (s *Server) getQueryResults(c *call) {
 
 func (s *Server) cancelQuery(c *call) {
 	var in queryRef
-	if !c.decode(&in) {
+	if !s.decode(c, &in) {
 		return
 	}
 	id, ok := c.queryID(in)
@@ -157,7 +157,7 @@ func (s *Server) listQueries(c *call) {
 		EndTime        *awsproto.Timestamp
 		QueryStatus    string
 	}
-	if !c.decode(&in) {
+	if !s.decode(c, &in) {
 		return
 	}
 	if in.EventDataStore == "" {

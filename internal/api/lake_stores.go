@@ -49,7 +49,7 @@ func (s *Server) createEventDataStore(c *call) {
 		StartIngestion               *bool
 		BillingMode                  string
 	}
-	if !c.decode(&in) {
+	if !s.decode(c, &in) {
 		return
 	}
 	st, err := s.cfg.Lake.CreateStore(c.r.Context(), c.lakeCaller(), lake.CreateInput{
@@ -71,7 +71,7 @@ func (s *Server) createEventDataStore(c *call) {
 
 func (s *Server) getEventDataStore(c *call) {
 	var in storeRef
-	if !c.decode(&in) {
+	if !s.decode(c, &in) {
 		return
 	}
 	st, err := s.cfg.Lake.GetStore(c.lakeCaller(), in.EventDataStore)
@@ -89,7 +89,7 @@ func (s *Server) listEventDataStores(c *call) {
 		MaxResults *int
 		NextToken  string
 	}
-	if !c.decode(&in) {
+	if !s.decode(c, &in) {
 		return
 	}
 	max := 0
@@ -140,7 +140,7 @@ func (s *Server) updateEventDataStore(c *call) {
 		KmsKeyId                     string
 		BillingMode                  string
 	}
-	if !c.decode(&in) {
+	if !s.decode(c, &in) {
 		return
 	}
 	st, err := s.cfg.Lake.UpdateStore(c.r.Context(), c.lakeCaller(), in.EventDataStore, lake.UpdateInput{
@@ -158,7 +158,7 @@ func (s *Server) updateEventDataStore(c *call) {
 
 func (s *Server) deleteEventDataStore(c *call) {
 	var in storeRef
-	if !c.decode(&in) {
+	if !s.decode(c, &in) {
 		return
 	}
 	if err := s.cfg.Lake.DeleteStore(c.r.Context(), c.lakeCaller(), in.EventDataStore); err != nil {
@@ -170,7 +170,7 @@ func (s *Server) deleteEventDataStore(c *call) {
 
 func (s *Server) restoreEventDataStore(c *call) {
 	var in storeRef
-	if !c.decode(&in) {
+	if !s.decode(c, &in) {
 		return
 	}
 	st, err := s.cfg.Lake.RestoreStore(c.r.Context(), c.lakeCaller(), in.EventDataStore)
@@ -183,7 +183,7 @@ func (s *Server) restoreEventDataStore(c *call) {
 
 func (s *Server) startEventDataStoreIngestion(c *call) {
 	var in storeRef
-	if !c.decode(&in) {
+	if !s.decode(c, &in) {
 		return
 	}
 	if err := s.cfg.Lake.StartIngestion(c.r.Context(), c.lakeCaller(), in.EventDataStore); err != nil {
@@ -195,7 +195,7 @@ func (s *Server) startEventDataStoreIngestion(c *call) {
 
 func (s *Server) stopEventDataStoreIngestion(c *call) {
 	var in storeRef
-	if !c.decode(&in) {
+	if !s.decode(c, &in) {
 		return
 	}
 	if err := s.cfg.Lake.StopIngestion(c.r.Context(), c.lakeCaller(), in.EventDataStore); err != nil {

@@ -24,8 +24,11 @@ import (
 	"github.com/cairn-dev/cairn/internal/history"
 	"github.com/cairn-dev/cairn/internal/iam"
 	"github.com/cairn-dev/cairn/internal/iam/sigv4"
+	"github.com/cairn-dev/cairn/internal/integrity"
 	"github.com/cairn-dev/cairn/internal/lake"
+	"github.com/cairn-dev/cairn/internal/objstore"
 	"github.com/cairn-dev/cairn/internal/recorder"
+	"github.com/cairn-dev/cairn/internal/trail"
 )
 
 // Accounts resolves access keys to principals and secrets.
@@ -46,6 +49,13 @@ type Config struct {
 	Registry *prometheus.Registry // metrics are registered here and served at /metrics
 	Now      func() time.Time
 	MaxSkew  time.Duration // SigV4 clock skew; default 15 minutes
+
+	// Trails (issue 4).
+	Trails        *trail.Store
+	Delivery      *trail.Deliverer
+	Objects       objstore.Store
+	Keys          *integrity.Keyring
+	CreateBuckets bool // CreateTrail creates a missing bucket instead of failing
 }
 
 // Server handles HTTP requests.

@@ -1,38 +1,55 @@
 package api
 
 import (
-	"github.com/cairn-dev/cairn/internal/api/awsproto"
 	"github.com/cairn-dev/cairn/internal/lake"
+	"github.com/cairn-dev/cairn/internal/trail"
 )
 
-// AddTags, RemoveTags and ListTags take resource ARNs of several kinds. Event data stores and
-// channels belong to the Lake; a feature owning other taggable resources (trails, dashboards)
-// adds its ARNs here.
+// AddTags, RemoveTags and ListTags take the ARNs of trails, event data stores and channels;
+// each ARN goes to the feature that owns its resource.
+func (s *Server) tagOperations() map[string]operation {
+	return map[string]operation{
+		"AddTags":    s.addTags,
+		"RemoveTags": s.removeTags,
+		"ListTags":   s.listTags,
+	}
+}
 
 type tagsInput struct {
 	ResourceId string
-	TagsList   []lake.Tag
+	TagsList   []tagShape
 }
 
-func (s *Server) tagged(c *call, arn string) bool {
-	if arn == "" {
-		c.fail(awsproto.Errorf("InvalidParameterException", "ResourceId is required."), jsonError)
-		return false
+// lakeResource reports whether arn names an event data store or a channel.
+func (s *Server) lakeResource(arn string) bool { return s.cfg.Lake != nil && lake.Tagged(arn) }
+
+func lakeTags(in []tagShape) []lake.Tag {
+	out := make([]lake.Tag, len(in))
+	for i, t := range in {
+		out[i] = lake.Tag{Key: t.Key, Value: t.Value}
 	}
-	if !lake.Tagged(arn) {
-		c.fail(awsproto.Errorf("ResourceTypeNotSupportedException", "%s is not the ARN of a resource cairn tags (an event data store or a channel).", arn), jsonError)
-		return false
-	}
-	return true
+	return out
 }
 
 func (s *Server) addTags(c *call) {
 	var in tagsInput
-	if !c.decode(&in) || !s.tagged(c, in.ResourceId) {
+	if !s.decode(c, &in) {
 		return
 	}
-	if err := s.cfg.Lake.AddTags(c.r.Context(), c.lakeCaller(), in.ResourceId, in.TagsList); err != nil {
-		s.lakeFail(c, err, jsonError)
+	if s.lakeResource(in.ResourceId) {
+		if err := s.cfg.Lake.AddTags(c.r.Context(), c.lakeCaller(), in.ResourceId, lakeTags(in.TagsList)); err != nil {
+			s.lakeFail(c, err, jsonError)
+			return
+		}
+		s.reply(c, struct{}{})
+		return
+	}
+	t, err := s.taggedTrail(c, in.ResourceId)
+	if err == nil {
+		err = s.cfg.Trails.AddTags(c.r.Context(), t.ARN, toTags(in.TagsList))
+	}
+	if err != nil {
+		s.trailError(c, err)
 		return
 	}
 	s.reply(c, struct{}{})
@@ -40,11 +57,23 @@ func (s *Server) addTags(c *call) {
 
 func (s *Server) removeTags(c *call) {
 	var in tagsInput
-	if !c.decode(&in) || !s.tagged(c, in.ResourceId) {
+	if !s.decode(c, &in) {
 		return
 	}
-	if err := s.cfg.Lake.RemoveTags(c.r.Context(), c.lakeCaller(), in.ResourceId, in.TagsList); err != nil {
-		s.lakeFail(c, err, jsonError)
+	if s.lakeResource(in.ResourceId) {
+		if err := s.cfg.Lake.RemoveTags(c.r.Context(), c.lakeCaller(), in.ResourceId, lakeTags(in.TagsList)); err != nil {
+			s.lakeFail(c, err, jsonError)
+			return
+		}
+		s.reply(c, struct{}{})
+		return
+	}
+	t, err := s.taggedTrail(c, in.ResourceId)
+	if err == nil {
+		err = s.cfg.Trails.RemoveTags(c.r.Context(), t.ARN, toTags(in.TagsList))
+	}
+	if err != nil {
+		s.trailError(c, err)
 		return
 	}
 	s.reply(c, struct{}{})
@@ -55,28 +84,44 @@ func (s *Server) listTags(c *call) {
 		ResourceIdList []string
 		NextToken      string
 	}
-	if !c.decode(&in) {
+	if !s.decode(c, &in) {
 		return
 	}
-	if len(in.ResourceIdList) == 0 || len(in.ResourceIdList) > 20 {
-		c.fail(awsproto.Errorf("InvalidParameterException", "ResourceIdList must name 1 to 20 resources."), jsonError)
+	if len(in.ResourceIdList) == 0 {
+		s.trailError(c, &trail.Error{Kind: trail.ErrInvalidParameter, Message: "ResourceIdList must name at least one resource."})
 		return
 	}
 	type resourceTag struct {
 		ResourceId string
-		TagsList   []lake.Tag
+		TagsList   []tagShape
 	}
 	out := struct{ ResourceTagList []resourceTag }{ResourceTagList: []resourceTag{}}
-	for _, arn := range in.ResourceIdList {
-		if !s.tagged(c, arn) {
-			return
+	for _, id := range in.ResourceIdList {
+		rt := resourceTag{ResourceId: id, TagsList: []tagShape{}}
+		if s.lakeResource(id) {
+			tags, err := s.cfg.Lake.ListTags(c.r.Context(), c.lakeCaller(), id)
+			if err != nil {
+				s.lakeFail(c, err, jsonError)
+				return
+			}
+			for _, tag := range tags {
+				rt.TagsList = append(rt.TagsList, tagShape{tag.Key, tag.Value})
+			}
+		} else {
+			t, err := s.taggedTrail(c, id)
+			var tags []trail.Tag
+			if err == nil {
+				tags, err = s.cfg.Trails.Tags(c.r.Context(), t.ARN)
+			}
+			if err != nil {
+				s.trailError(c, err)
+				return
+			}
+			for _, tag := range tags {
+				rt.TagsList = append(rt.TagsList, tagShape{tag.Key, tag.Value})
+			}
 		}
-		tags, err := s.cfg.Lake.ListTags(c.r.Context(), c.lakeCaller(), arn)
-		if err != nil {
-			s.lakeFail(c, err, jsonError)
-			return
-		}
-		out.ResourceTagList = append(out.ResourceTagList, resourceTag{arn, tags})
+		out.ResourceTagList = append(out.ResourceTagList, rt)
 	}
 	s.reply(c, out)
 }

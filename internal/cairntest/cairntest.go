@@ -73,9 +73,11 @@ type Server struct {
 	// NoBootstrapEnv starts cairn without CAIRN_ACCOUNT_ID and the root key variables, so it
 	// generates its own; set it before Restart.
 	NoBootstrapEnv bool
-	cmd            *exec.Cmd
-	done           chan error
-	logs           *logBuffer
+	// ExtraEnv is added to the server's environment (e.g. an S3 object store's settings).
+	ExtraEnv []string
+	cmd      *exec.Cmd
+	done     chan error
+	logs     *logBuffer
 }
 
 // Start runs cairn serve with extra flags. The server is stopped when the test ends.
@@ -111,6 +113,7 @@ func (s *Server) start() {
 	if !s.NoBootstrapEnv {
 		s.cmd.Env = append(s.cmd.Env, "CAIRN_ACCOUNT_ID="+AccountID, "CAIRN_ROOT_ACCESS_KEY_ID="+AccessKey, "CAIRN_ROOT_SECRET_ACCESS_KEY="+SecretKey)
 	}
+	s.cmd.Env = append(s.cmd.Env, s.ExtraEnv...)
 	s.logs = &logBuffer{}
 	s.cmd.Stdout = s.logs
 	s.cmd.Stderr = s.logs

@@ -1,0 +1,270 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/cairn-dev/cairn/internal/cairntest"
+	"github.com/cairn-dev/cairn/internal/logfile"
+	"github.com/cairn-dev/cairn/internal/objstore"
+	"github.com/cairn-dev/cairn/internal/objstore/s3"
+)
+
+// validateRun is one validation's output.
+type validateRun struct {
+	stdout, stderr string
+	code           int
+}
+
+// trailOnS3 is a cairn delivering to versitygw, with one validated trail that has delivered
+// several digests and log files.
+type trailOnS3 struct {
+	cairn   *cairntest.Server
+	s3      *cairntest.S3Server
+	objects objstore.Store
+	arn     string
+	bucket  string
+	start   time.Time
+	end     time.Time
+}
+
+func newTrailOnS3(t *testing.T) *trailOnS3 {
+	t.Helper()
+	srv := cairntest.StartS3(t)
+	c := cairntest.New(t, "--object-store", "s3", "--delivery-interval", "1s", "--digest-interval", "2s")
+	c.ExtraEnv = srv.Env()
+	c.Restart()
+	objects, err := s3.New(s3.Config{Endpoint: srv.Endpoint, Region: "us-east-1", AccessKeyID: cairntest.S3AccessKey, SecretAccessKey: cairntest.S3SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	client := cloudtrail.NewFromConfig(c.AWSConfig())
+	const bucket = "validated-trail"
+	out, err := client.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("validated"), S3BucketName: aws.String(bucket),
+		EnableLogFileValidation: aws.Bool(true), S3KeyPrefix: aws.String("audit")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &trailOnS3{cairn: c, s3: srv, objects: objects, arn: aws.ToString(out.TrailARN), bucket: bucket, start: time.Now().UTC().Add(-time.Minute).Truncate(time.Second)}
+	if _, err := client.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: out.TrailARN}); err != nil {
+		t.Fatal(err)
+	}
+	// Several delivery cycles and digests, one interval without events.
+	for round := 0; round < 4; round++ {
+		if round != 2 {
+			var recs [][]byte
+			for i := 0; i < 50; i++ {
+				recs = append(recs, record(fmt.Sprintf("v%d-%03d", round, i), "RunInstances", cairntest.AccountID, cairntest.Region, time.Now(), ""))
+			}
+			if _, err := ingestClient(c).Send(ctx, recs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(2500 * time.Millisecond)
+	}
+	if _, err := client.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: out.TrailARN}); err != nil {
+		t.Fatal(err)
+	}
+	tr.end = time.Now().UTC().Add(time.Minute).Truncate(time.Second)
+	return tr
+}
+
+func (tr *trailOnS3) keys(t *testing.T, kind logfile.Kind) []string {
+	var out []string
+	err := tr.objects.List(context.Background(), tr.bucket, "", "", func(o objstore.Object) bool {
+		if info, err := logfile.ParseKey(o.Key); err == nil && info.Kind == kind {
+			out = append(out, o.Key)
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// awsValidate runs the machine's aws CLI (1.45): CloudTrail at cairn, S3 at versitygw.
+func (tr *trailOnS3) awsValidate(t *testing.T) validateRun {
+	aws := cairntest.Tool(t, "aws")
+	cmd := exec.Command(aws, "cloudtrail", "validate-logs", "--endpoint-url", tr.cairn.Endpoint, "--trail-arn", tr.arn,
+		"--start-time", tr.start.Format(time.RFC3339), "--end-time", tr.end.Format(time.RFC3339))
+	cmd.Env = append(tr.cairn.Env(), "AWS_ENDPOINT_URL_S3="+tr.s3.Endpoint)
+	return run(t, cmd)
+}
+
+// cairnValidate runs `cairn validate` over the same S3 store.
+func (tr *trailOnS3) cairnValidate(t *testing.T) validateRun {
+	cmd := exec.Command(cairntest.Binary(t), "validate", "--object-store", "s3", "--trail-arn", tr.arn,
+		"--start-time", tr.start.Format(time.RFC3339), "--end-time", tr.end.Format(time.RFC3339))
+	cmd.Env = append(tr.cairn.Env(), tr.s3.Env()...)
+	return run(t, cmd)
+}
+
+func run(t *testing.T, cmd *exec.Cmd) validateRun {
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return validateRun{out.String(), errb.String(), code}
+}
+
+// both runs both validators and requires them to agree exactly.
+func (tr *trailOnS3) both(t *testing.T, clis bool) validateRun {
+	t.Helper()
+	mine := tr.cairnValidate(t)
+	if clis {
+		theirs := tr.awsValidate(t)
+		if mine != theirs {
+			t.Errorf("cairn validate and aws cloudtrail validate-logs differ:\n--- aws (exit %d)\n%s%s\n--- cairn (exit %d)\n%s%s",
+				theirs.code, theirs.stdout, theirs.stderr, mine.code, mine.stdout, mine.stderr)
+		}
+	}
+	return mine
+}
+
+func (tr *trailOnS3) get(t *testing.T, key string) ([]byte, map[string]string) {
+	body, o, err := tr.objects.Get(context.Background(), tr.bucket, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer body.Close()
+	b, err := io.ReadAll(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, o.Metadata
+}
+
+func (tr *trailOnS3) put(t *testing.T, key string, body []byte, meta map[string]string) {
+	if err := tr.objects.Put(context.Background(), tr.bucket, key, body, meta); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (tr *trailOnS3) del(t *testing.T, key string) {
+	if err := tr.objects.Delete(context.Background(), tr.bucket, key); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func regzip(t *testing.T, gz []byte, edit func([]byte) []byte) []byte {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := logfile.WriteGzip(&out, edit(plain)); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// The real aws CLI accepts what cairn delivers, and after each tampering both it and cairn
+// validate report exactly that, with the same output and exit status.
+func TestValidateLogsTamperingAWSCLIAndCairn(t *testing.T) {
+	tr := newTrailOnS3(t)
+	_, hasCLI := exec.LookPath("aws")
+	clis := hasCLI == nil || os.Getenv("CI") == "true"
+	digests, logs := tr.keys(t, logfile.Digest), tr.keys(t, logfile.Log)
+	if len(digests) < 4 || len(logs) < 3 {
+		t.Fatalf("delivered %d digests and %d log files; want at least 4 and 3", len(digests), len(logs))
+	}
+	clean := tr.both(t, clis)
+	wantSummary := fmt.Sprintf("%d/%d digest files valid\n%d/%d log files valid\n", len(digests), len(digests), len(logs), len(logs))
+	if clean.code != 0 || clean.stderr != "" || !strings.Contains(clean.stdout, wantSummary) {
+		t.Fatalf("untouched trail: exit %d, want every file valid (%q)\n%s%s", clean.code, wantSummary, clean.stdout, clean.stderr)
+	}
+	uri := func(key string) string { return "s3://" + tr.bucket + "/" + key }
+	middle := digests[len(digests)/2]
+
+	cases := []struct {
+		name   string
+		tamper func(t *testing.T) (restore func())
+		want   []string // lines on stderr, in order
+	}{
+		{"one byte of a log file changed", func(t *testing.T) func() {
+			body, meta := tr.get(t, logs[1])
+			tr.put(t, logs[1], regzip(t, body, func(b []byte) []byte { b[len(b)/2] ^= 0x01; return b }), meta)
+			return func() { tr.put(t, logs[1], body, meta) }
+		}, []string{"Log file\t" + uri(logs[1]) + "\tINVALID: hash value doesn't match"}},
+		{"a log file deleted", func(t *testing.T) func() {
+			body, meta := tr.get(t, logs[0])
+			tr.del(t, logs[0])
+			return func() { tr.put(t, logs[0], body, meta) }
+		}, []string{"Log file\t" + uri(logs[0]) + "\tINVALID: not found"}},
+		{"a digest deleted", func(t *testing.T) func() {
+			body, meta := tr.get(t, middle)
+			tr.del(t, middle)
+			return func() { tr.put(t, middle, body, meta) }
+		}, []string{"Digest file\t" + uri(middle) + "\tINVALID: not found"}},
+		{"a digest edited", func(t *testing.T) func() {
+			body, meta := tr.get(t, middle)
+			tr.put(t, middle, regzip(t, body, func(b []byte) []byte {
+				return bytes.Replace(b, []byte(`"awsAccountId":"`), []byte(`"awsAccountId":"9`), 1)
+			}), meta)
+			return func() { tr.put(t, middle, body, meta) }
+		}, []string{"Digest file\t" + uri(middle) + "\tINVALID: signature verification failed"}},
+		{"a digest moved", func(t *testing.T) func() {
+			body, meta := tr.get(t, middle)
+			info, _ := logfile.ParseKey(middle)
+			info.Time = info.Time.Add(-time.Second) // still between its neighbours in the listing
+			moved := info.Key()
+			tr.del(t, middle)
+			tr.put(t, moved, body, meta)
+			return func() { tr.del(t, moved); tr.put(t, middle, body, meta) }
+		}, []string{"Digest file\t" + uri(middle) + "\tINVALID: not found"}},
+	}
+	for _, c := range cases {
+		t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
+			restore := c.tamper(t)
+			defer restore()
+			got := tr.both(t, clis)
+			if got.code != 1 {
+				t.Errorf("exit %d, want 1\n%s%s", got.code, got.stdout, got.stderr)
+			}
+			var lines []string
+			for _, l := range strings.Split(got.stderr, "\n") {
+				if l != "" {
+					lines = append(lines, l)
+				}
+			}
+			if c.name == "a digest moved" {
+				// The chain finds its original place empty; the copy is listed under its new name.
+				if len(lines) != 2 || lines[0] != c.want[0] || !strings.HasSuffix(lines[1], "\tINVALID: has been moved from its original location") {
+					t.Errorf("stderr:\n%s", got.stderr)
+				}
+				return
+			}
+			if strings.Join(lines, "\n") != strings.Join(c.want, "\n") {
+				t.Errorf("stderr:\n%s\nwant:\n%s", got.stderr, strings.Join(c.want, "\n"))
+			}
+		})
+	}
+	// Restored, everything is valid again.
+	if again := tr.both(t, false); again.code != 0 {
+		t.Errorf("after restoring: exit %d\n%s", again.code, again.stderr)
+	}
+}
