@@ -24,6 +24,7 @@ var commands = []command{
 	{"serve", "run the cairn server (AWS CloudTrail API, ingest, history)", runServe},
 	{"lookup", "look up events, with the flags of aws cloudtrail lookup-events", runLookup},
 	{"query", "run a CloudTrail Lake SQL query on event data stores", runQuery},
+	{"import", "send CloudTrail log files or AWS Config configuration items to a running cairn", runImport},
 	{"gen", "generate realistic synthetic CloudTrail events", runGen},
 	{"validate", "validate a trail's digest and log files, as aws cloudtrail validate-logs", runValidate},
 	{"org", "manage organisations (for organisation trails)", runOrg},
