@@ -45,7 +45,7 @@ const (
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "Usage: cairn bench <ingest|lookup> [flags]\n\n  ingest  durable ingest rate, accepted→visible latency, peak RSS\n  lookup  LookupEvents latency over a history of --events events")
+		fmt.Fprintln(stderr, "Usage: cairn bench <ingest|lookup|lake> [flags]\n\n  ingest  durable ingest rate, accepted→visible latency, peak RSS\n  lookup  LookupEvents latency over a history of --events events\n  lake    Lake SQL queries over an event data store of --events events, beside DuckDB read_json of the same log files")
 		return errUsage
 	}
 	switch args[0] {
@@ -53,8 +53,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return benchIngest(ctx, args[1:], stdout, stderr)
 	case "lookup":
 		return benchLookup(ctx, args[1:], stdout, stderr)
+	case "lake":
+		return benchLake(ctx, args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "cairn bench: unknown benchmark %q (want ingest or lookup)\n", args[0])
+	fmt.Fprintf(stderr, "cairn bench: unknown benchmark %q (want ingest, lookup or lake)\n", args[0])
 	return errUsage
 }
 

@@ -90,10 +90,10 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	} else {
 		err = queryServer(ctx, endpoint, region, data, sql, w, stderr)
 	}
-	if ferr := w.finish(); err == nil {
-		err = ferr
+	if err != nil {
+		return err
 	}
-	return err
+	return w.finish()
 }
 
 // queryServer runs the statement as aws cloudtrail start-query does, then pages through
