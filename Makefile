@@ -45,6 +45,10 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./internal/logfile/
 	$(GO) test -run XXX -fuzz FuzzParseKey -fuzztime $(FUZZTIME) ./internal/logfile/
 	$(GO) test -run XXX -fuzz FuzzParseDigest -fuzztime $(FUZZTIME) ./internal/integrity/
+	$(GO) test -run XXX -fuzz FuzzRewrite -fuzztime $(FUZZTIME) ./internal/lake/lakesql/
+	$(GO) test -run XXX -fuzz FuzzQueryGate -fuzztime $(FUZZTIME) ./internal/lake/
+	$(GO) test -run XXX -fuzz FuzzConfigurationItems -fuzztime $(FUZZTIME) ./internal/lake/
+	$(GO) test -run XXX -fuzz FuzzAuditEvent -fuzztime $(FUZZTIME) ./internal/lake/
 
 clean:
 	rm -rf bin
