@@ -251,6 +251,27 @@ func TestLakeQueriesSDKAndCLI(t *testing.T) {
 			t.Errorf("cairn query: the creates store holds %q", line)
 		}
 	}
+
+	// cairn query --offline reads the data directory, but only once the server has stopped. Every
+	// event of the creates store is also in the events store.
+	offline := func() (string, error) {
+		cmd := exec.Command(cairntest.Binary(t), "query", "--offline", "--data", s.Data, "--output", "json",
+			"SELECT count(*) AS n FROM "+ids["events"]+" e JOIN "+ids["creates"]+" c ON e.eventID = c.eventID")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := offline(); err == nil || !strings.Contains(out, "in use by a running cairn") {
+		t.Errorf("cairn query --offline beside a running server: %v\n%s", err, out)
+	}
+	_, rows, err := sdkQuery(ctx, c, "SELECT count(*) FROM "+ids["creates"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCreates := rows[0][0]
+	s.Stop()
+	if out, err := offline(); err != nil || strings.Join(strings.Fields(out), "") != `[{"n":"`+wantCreates+`"}]` {
+		t.Errorf("cairn query --offline: %v\n%s", err, out)
+	}
 }
 
 // cliQuery runs start-query, describe-query until the query ends and get-query-results with an
