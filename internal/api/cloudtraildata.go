@@ -60,9 +60,16 @@ func (s *Server) cloudtrailData(c *call) {
 	ok, failed, err := s.cfg.Lake.PutAuditEvents(c.r.Context(), c.lakeCaller(), channel, events)
 	if err != nil {
 		var le *lake.Error
-		if errors.As(err, &le) && le.Kind == lake.ErrInvalidParameter {
-			c.fail(awsproto.Errorf("ValidationException", "%s", le.Message), restJSONError)
-			return
+		if errors.As(err, &le) {
+			// cloudtrail-data's own names for what the control plane calls otherwise.
+			switch le.Kind {
+			case lake.ErrInvalidParameter:
+				c.fail(awsproto.Errorf("ValidationException", "%s", le.Message), restJSONError)
+				return
+			case lake.ErrChannelNotFound:
+				c.fail(awsproto.Errorf("ChannelNotFound", "%s", le.Message), restJSONError)
+				return
+			}
 		}
 		s.lakeFail(c, err, restJSONError)
 		return

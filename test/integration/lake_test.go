@@ -539,7 +539,7 @@ func TestLakePutAuditEvents(t *testing.T) {
 	}
 	// An unknown channel is a ChannelNotFound error of the cloudtrail-data protocol.
 	status, answer = putAuditEvents(t, s, channel[:len(channel)-4]+"0000", body)
-	if status < 400 || !strings.Contains(answer, "ChannelNotFound") {
+	if status != 400 || !strings.HasSuffix(answer, "ChannelNotFound") {
 		t.Errorf("unknown channel: %d %s", status, answer)
 	}
 
