@@ -70,6 +70,10 @@ fuzz:
 # demo server.
 screenshots:
 	CAIRN_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestScreenshots ./test/integration/
+	$(GO) test -run XXX -fuzz FuzzRewrite -fuzztime $(FUZZTIME) ./internal/lake/lakesql/
+	$(GO) test -run XXX -fuzz FuzzQueryGate -fuzztime $(FUZZTIME) ./internal/lake/
+	$(GO) test -run XXX -fuzz FuzzConfigurationItems -fuzztime $(FUZZTIME) ./internal/lake/
+	$(GO) test -run XXX -fuzz FuzzAuditEvent -fuzztime $(FUZZTIME) ./internal/lake/
 
 clean:
 	rm -rf bin

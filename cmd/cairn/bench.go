@@ -47,7 +47,7 @@ const (
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "Usage: cairn bench <ingest|lookup|import|export|alarm|sns|logs|signin|console> [flags]\n\n  ingest   durable ingest rate, accepted→visible latency, peak RSS\n  lookup   LookupEvents latency over a history of --events events\n  import   cairn import of a generated month of CloudTrail files, beside the jq pipeline\n  export   cairn export to TSV, beside the jq pipeline\n  alarm    PutMetricData → alarm state change latency, PutMetricData throughput\n  sns      Publish accepted → HTTP endpoint received latency\n  logs     PutLogEvents throughput, FilterLogEvents scan rate, trail → log group latency\n  signin   scenario 3: second failed sign-in accepted → alarm notification received\n  console  console page load times over a history of --events events")
+		fmt.Fprintln(stderr, "Usage: cairn bench <ingest|lookup|import|export|alarm|sns|logs|signin|console|lake> [flags]\n\n  ingest   durable ingest rate, accepted→visible latency, peak RSS\n  lookup   LookupEvents latency over a history of --events events\n  import   cairn import of a generated month of CloudTrail files, beside the jq pipeline\n  export   cairn export to TSV, beside the jq pipeline\n  alarm    PutMetricData → alarm state change latency, PutMetricData throughput\n  sns      Publish accepted → HTTP endpoint received latency\n  logs     PutLogEvents throughput, FilterLogEvents scan rate, trail → log group latency\n  signin   scenario 3: second failed sign-in accepted → alarm notification received\n  console  console page load times over a history of --events events\n  lake     Lake SQL latency against DuckDB read_json over the same log files")
 		return errUsage
 	}
 	switch args[0] {
@@ -69,8 +69,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return benchSignin(ctx, args[1:], stdout, stderr)
 	case "console":
 		return benchConsole(ctx, args[1:], stdout, stderr)
+	case "lake":
+		return benchLake(ctx, args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "cairn bench: unknown benchmark %q (want ingest, lookup, import, export, alarm, sns, logs, signin or console)\n", args[0])
+	fmt.Fprintf(stderr, "cairn bench: unknown benchmark %q (want ingest, lookup, import, export, alarm, sns, logs, signin, console or lake)\n", args[0])
 	return errUsage
 }
 

@@ -39,6 +39,10 @@ locks it: import into it with --to). Afterwards cairn serve answers LookupEvents
 A re-run skips files already imported and never records an event twice; an import that was
 interrupted resumes where it stopped.
 
+With --config-items the SOURCEs are AWS Config configuration items instead (snapshot or history
+files, an array, or one item per line; local files or directories), sent to the server named by
+--to for ConfigurationItem event data stores.
+
 Flags:
 `
 
@@ -71,6 +75,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.IntVar(&cfg.workers, "parallel", 0, "files decoded in parallel (default: the number of CPUs)")
 	fs.StringVar(&cfg.duckMemory, "duckdb-memory-limit", "256MB", "DuckDB memory limit while indexing event history")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "no progress bar")
+	configItems := fs.Bool("config-items", false, "the SOURCEs hold AWS Config configuration items, not CloudTrail events (needs --to)")
 	fs.StringVar(&cfg.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, importUsage)
@@ -86,6 +91,12 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "cairn import: name at least one SOURCE (a file, a directory or s3://bucket/prefix)")
 		fs.Usage()
 		return errUsage
+	}
+	if *configItems {
+		if cfg.to == "" {
+			return fmt.Errorf("invalid flags:\n  --config-items needs --to (configuration items go to a running cairn's Lake)")
+		}
+		return importConfigItems(ctx, strings.TrimPrefix(cfg.to, "server"), fs.Args(), stdout, stderr)
 	}
 	if start != nil {
 		cfg.filter.Start = *start

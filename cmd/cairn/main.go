@@ -23,8 +23,9 @@ type command struct {
 var commands = []command{
 	{"serve", "run the cairn server (AWS CloudTrail API, ingest, history)", runServe},
 	{"lookup", "look up events, with the flags of aws cloudtrail lookup-events", runLookup},
-	{"import", "import CloudTrail log files (a file, an AWSLogs/ tree, s3://bucket/prefix)", runImport},
+	{"import", "import CloudTrail log files (a file, an AWSLogs/ tree, s3://bucket/prefix) or AWS Config items", runImport},
 	{"export", "export events as TSV, CSV, NDJSON, Parquet or a CloudTrail log tree", runExport},
+	{"query", "run a CloudTrail Lake SQL query on event data stores", runQuery},
 	{"gen", "generate realistic synthetic CloudTrail events", runGen},
 	{"validate", "validate a trail's digest and log files, as aws cloudtrail validate-logs", runValidate},
 	{"org", "manage organisations (for organisation trails)", runOrg},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -27,6 +29,7 @@ import (
 	"github.com/cairn-dev/cairn/internal/history"
 	"github.com/cairn-dev/cairn/internal/iam"
 	"github.com/cairn-dev/cairn/internal/journal"
+	"github.com/cairn-dev/cairn/internal/lake"
 	"github.com/cairn-dev/cairn/internal/logs"
 	"github.com/cairn-dev/cairn/internal/meta"
 	"github.com/cairn-dev/cairn/internal/metrics"
@@ -45,6 +48,9 @@ type serveConfig struct {
 	historyFlush     time.Duration
 	replayWindow     time.Duration
 	duckMemory       string
+	lakeMemory       string
+	lakeTimeout      time.Duration
+	lakeWorkers      int
 	logLevel         string
 	logFormat        string
 	pprof            bool
@@ -77,6 +83,12 @@ func (c *serveConfig) validate() error {
 	}
 	if c.historyFlush <= 0 || c.historyFlush > time.Hour {
 		problems = append(problems, fmt.Sprintf("--history-flush-interval %v: must be between 0 and 1h", c.historyFlush))
+	}
+	if c.lakeTimeout < time.Second || c.lakeTimeout > 24*time.Hour {
+		problems = append(problems, fmt.Sprintf("--lake-query-timeout %v: must be between 1s and 24h", c.lakeTimeout))
+	}
+	if c.lakeWorkers < 1 || c.lakeWorkers > 64 {
+		problems = append(problems, fmt.Sprintf("--lake-query-workers %d: must be between 1 and 64", c.lakeWorkers))
 	}
 	if c.demoRate <= 0 || c.demoRate > 100_000 {
 		problems = append(problems, fmt.Sprintf("--demo-rate %v: must be between 0 and 100000 events/s", c.demoRate))
@@ -120,7 +132,8 @@ func parseLevel(s string) (slog.Level, error) {
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg := serveConfig{historyRetention: 90 * 24 * time.Hour, historyFlush: 10 * time.Second, replayWindow: 7 * 24 * time.Hour, metricRetention: 15 * 24 * time.Hour}
+	cfg := serveConfig{historyRetention: 90 * 24 * time.Hour, historyFlush: 10 * time.Second, replayWindow: 7 * 24 * time.Hour,
+		metricRetention: 15 * 24 * time.Hour, lakeTimeout: 10 * time.Minute}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.data, "data", "./cairn-data", "data directory")
@@ -131,7 +144,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(durationFlag{&cfg.historyRetention}, "history-retention", "how long event history keeps events, from when they were recorded")
 	fs.Var(durationFlag{&cfg.historyFlush}, "history-flush-interval", "how often history moves recent events into DuckDB")
 	fs.Var(durationFlag{&cfg.replayWindow}, "journal-replay-window", "how long the journal keeps events after every reader has applied them")
-	fs.StringVar(&cfg.duckMemory, "duckdb-memory-limit", "256MB", "DuckDB memory limit (DuckDB memory is outside the Go heap)")
+	fs.StringVar(&cfg.duckMemory, "duckdb-memory-limit", "256MB", "DuckDB memory limit of event history (DuckDB memory is outside the Go heap)")
+	fs.StringVar(&cfg.lakeMemory, "lake-memory-limit", "256MB", "DuckDB memory limit of the Lake (event data stores), shared by its queries; they spill to disk beyond it")
+	fs.Var(durationFlag{&cfg.lakeTimeout}, "lake-query-timeout", "how long a Lake query may run before it is TIMED_OUT")
+	fs.IntVar(&cfg.lakeWorkers, "lake-query-workers", runtime.GOMAXPROCS(0), "Lake queries run at once; more wait QUEUED (up to 10 per account)")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&cfg.pprof, "pprof", false, "serve Go profiles at /debug/pprof/ (unauthenticated; for diagnosis only)")
@@ -212,6 +228,11 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		return err
 	}
 	auditor := recorder.NewAuditor(rec)
+	lk, err := openLake(ctx, cfg, metaDB, j, rec, log)
+	if err != nil {
+		return err
+	}
+	defer lk.Close()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -219,6 +240,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		func() float64 { return float64(j.LastSeq()) }))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cairn_history_applied_sequence", Help: "Newest journal record visible to LookupEvents."},
 		func() float64 { return float64(hist.Applied()) }))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cairn_lake_applied_sequence", Help: "Newest journal record the event data stores hold."},
+		func() float64 { return float64(lk.Applied()) }))
 	tr, err := openTrails(ctx, cfg, metaDB, j, log)
 	if err != nil {
 		return err
@@ -239,7 +262,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	}
 	// CloudWatch Logs: metric filters publish their data to the metric store.
 	logStore := logs.NewStore(metaDB, logs.Options{Logger: log, Sink: metricStore})
-	srv := api.New(api.Config{Accounts: accounts, Recorder: rec, Auditor: auditor, History: hist, Operator: operator, Logger: log, Registry: reg,
+	srv := api.New(api.Config{Accounts: accounts, Recorder: rec, Auditor: auditor, History: hist, Lake: lk, Operator: operator, Logger: log, Registry: reg,
 		Trails: tr.store, Delivery: tr.delivery, Objects: tr.objects, Keys: tr.keys, CreateBuckets: cfg.createBuckets,
 		Metrics: metricStore, Notify: sns, Logs: logStore})
 	con, err := console.New(console.Config{Accounts: accounts, Recorder: rec, Auditor: auditor, History: hist, Operator: operator,
@@ -275,6 +298,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		}()
 	}
 	goRun("history", hist.Run)
+	goRun("lake", lk.Run)
 	goRun("trail delivery", tr.delivery.Run)
 	goRun("trail → log group feed", logs.NewFeed(logStore, tr.store, j).Run)
 	goRun("log retention", func(ctx context.Context) error { return logStore.Run(ctx, time.Minute) })
@@ -332,6 +356,27 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		log.Warn("history flush at shutdown", "err", err)
 	}
 	return runErr
+}
+
+// openLake opens the event data stores (lake.duckdb) with the keyring of their KMS keys.
+func openLake(ctx context.Context, cfg serveConfig, metaDB *sql.DB, j *journal.Journal, rec *recorder.Recorder, log *slog.Logger) (*lake.Lake, error) {
+	keys, err := openKeyring(cfg.data)
+	if err != nil {
+		return nil, err
+	}
+	return lake.Open(ctx, lake.Config{
+		Path: filepath.Join(cfg.data, "lake.duckdb"), Meta: metaDB, Journal: j, Keys: keys, Recorder: rec, MemoryLimit: cfg.lakeMemory,
+		Options: lake.Options{QueryTimeout: cfg.lakeTimeout, QueryWorkers: cfg.lakeWorkers, Logger: log},
+	})
+}
+
+// openKeyring opens the Lake's KMS keys, kept under keys/lake sealed with the master key.
+func openKeyring(data string) (*lake.Keyring, error) {
+	master, err := iam.MasterKey(filepath.Join(data, "keys"))
+	if err != nil {
+		return nil, err
+	}
+	return lake.OpenKeyring(filepath.Join(data, "keys", "lake"), master)
 }
 
 // tuneGC halves garbage collection work under sustained ingest (GOGC 200), while a soft memory

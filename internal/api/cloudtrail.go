@@ -45,6 +45,8 @@ func (s *Server) cloudtrailOperations() map[string]operation {
 	}
 	for _, feature := range []map[string]operation{
 		s.trailOperations(),
+		s.lakeOperations(),
+		s.tagOperations(),
 	} {
 		for name, op := range feature {
 			ops[name] = op

@@ -25,6 +25,7 @@ import (
 	"github.com/cairn-dev/cairn/internal/iam"
 	"github.com/cairn-dev/cairn/internal/iam/sigv4"
 	"github.com/cairn-dev/cairn/internal/integrity"
+	"github.com/cairn-dev/cairn/internal/lake"
 	"github.com/cairn-dev/cairn/internal/logs"
 	cw "github.com/cairn-dev/cairn/internal/metrics"
 	"github.com/cairn-dev/cairn/internal/notify"
@@ -44,6 +45,7 @@ type Config struct {
 	Recorder *recorder.Recorder
 	Auditor  *recorder.Auditor
 	History  *history.Index
+	Lake     *lake.Lake // nil: no Lake operations
 	// Operator is the account that operates cairn; calls from unknown callers are recorded in it.
 	Operator string
 	Logger   *slog.Logger
@@ -119,6 +121,7 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry}))
 	s.mux.HandleFunc("POST "+ingest.Path, s.aws)
+	s.mux.HandleFunc("POST "+ingest.ConfigItemsPath, s.aws)
 	s.mux.HandleFunc("/", s.aws)
 	if cfg.Notify != nil {
 		s.mux.HandleFunc("GET "+cfg.Notify.CertPath(), s.snsCert)
@@ -165,7 +168,7 @@ func (s *Server) aws(w http.ResponseWriter, r *http.Request) {
 	defer s.finish(c)
 
 	limit := int64(maxRPCBody)
-	if r.URL.Path == ingest.Path {
+	if r.URL.Path == ingest.Path || r.URL.Path == ingest.ConfigItemsPath {
 		limit = maxIngestBody
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
@@ -203,6 +206,10 @@ func (s *Server) aws(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == ingest.Path && auth.Service == ingest.SigningName:
 		s.putEvents(c)
+	case r.URL.Path == ingest.ConfigItemsPath && auth.Service == ingest.SigningName:
+		s.putConfigItems(c)
+	case auth.Service == cloudtrailDataSigningName:
+		s.cloudtrailData(c)
 	case auth.Service == "cloudtrail":
 		s.cloudtrail(c)
 	case auth.Service == "logs":
@@ -248,8 +255,13 @@ func authError(err error, requestID string) *awsproto.Error {
 
 // operationName guesses the operation of a request that failed before dispatch, for the record.
 func operationName(r *http.Request) string {
-	if r.URL.Path == ingest.Path {
+	switch r.URL.Path {
+	case ingest.Path:
 		return "PutEvents"
+	case ingest.ConfigItemsPath:
+		return "PutConfigurationItems"
+	case "/PutAuditEvents":
+		return "PutAuditEvents"
 	}
 	if _, op, ok := awsproto.Target(r.Header.Get("X-Amz-Target")); ok {
 		return op

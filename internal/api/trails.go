@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -25,9 +26,6 @@ func (s *Server) trailOperations() map[string]operation {
 		"GetEventSelectors":   s.getEventSelectors,
 		"PutInsightSelectors": s.putInsightSelectors,
 		"GetInsightSelectors": s.getInsightSelectors,
-		"AddTags":             s.addTags,
-		"RemoveTags":          s.removeTags,
-		"ListTags":            s.listTags,
 		"ListPublicKeys":      s.listPublicKeys,
 	}
 }
@@ -43,8 +41,19 @@ func (s *Server) trailError(c *call, err error) {
 	c.fail(awsproto.Internal(c.id), jsonError)
 }
 
+// reply writes a JSON 1.1 response; a call that changes something records it as the event's
+// responseElements, as CloudTrail does.
 func (s *Server) reply(c *call, v any) {
-	if err := awsproto.WriteJSON(c.w, "1.1", v); err != nil {
+	body, err := json.Marshal(v)
+	if err != nil {
+		s.cfg.Logger.Error("encode response", "request", c.id, "operation", c.op, "err", err)
+		c.fail(awsproto.Internal(c.id), jsonError)
+		return
+	}
+	if !c.readOnly && c.response == nil {
+		c.response = lowerCamelJSON(body)
+	}
+	if err := awsproto.WriteJSON(c.w, "1.1", json.RawMessage(body)); err != nil {
 		s.cfg.Logger.Warn("write response", "request", c.id, "operation", c.op, "err", err)
 	}
 }
@@ -456,80 +465,6 @@ func (s *Server) taggedTrail(c *call, id string) (*trail.Trail, error) {
 		return nil, &trail.Error{Kind: trail.ErrResourceNotFound, Message: "Resource " + id + " not found."}
 	}
 	return t, err
-}
-
-func (s *Server) addTags(c *call) {
-	var in struct {
-		ResourceId string
-		TagsList   []tagShape
-	}
-	if !s.decode(c, &in) {
-		return
-	}
-	t, err := s.taggedTrail(c, in.ResourceId)
-	if err == nil {
-		err = s.cfg.Trails.AddTags(c.r.Context(), t.ARN, toTags(in.TagsList))
-	}
-	if err != nil {
-		s.trailError(c, err)
-		return
-	}
-	s.reply(c, struct{}{})
-}
-
-func (s *Server) removeTags(c *call) {
-	var in struct {
-		ResourceId string
-		TagsList   []tagShape
-	}
-	if !s.decode(c, &in) {
-		return
-	}
-	t, err := s.taggedTrail(c, in.ResourceId)
-	if err == nil {
-		err = s.cfg.Trails.RemoveTags(c.r.Context(), t.ARN, toTags(in.TagsList))
-	}
-	if err != nil {
-		s.trailError(c, err)
-		return
-	}
-	s.reply(c, struct{}{})
-}
-
-func (s *Server) listTags(c *call) {
-	var in struct {
-		ResourceIdList []string
-		NextToken      string
-	}
-	if !s.decode(c, &in) {
-		return
-	}
-	if len(in.ResourceIdList) == 0 {
-		s.trailError(c, &trail.Error{Kind: trail.ErrInvalidParameter, Message: "ResourceIdList must name at least one resource."})
-		return
-	}
-	type resourceTag struct {
-		ResourceId string
-		TagsList   []tagShape
-	}
-	out := struct{ ResourceTagList []resourceTag }{ResourceTagList: []resourceTag{}}
-	for _, id := range in.ResourceIdList {
-		t, err := s.taggedTrail(c, id)
-		var tags []trail.Tag
-		if err == nil {
-			tags, err = s.cfg.Trails.Tags(c.r.Context(), t.ARN)
-		}
-		if err != nil {
-			s.trailError(c, err)
-			return
-		}
-		rt := resourceTag{ResourceId: id, TagsList: []tagShape{}}
-		for _, tag := range tags {
-			rt.TagsList = append(rt.TagsList, tagShape{tag.Key, tag.Value})
-		}
-		out.ResourceTagList = append(out.ResourceTagList, rt)
-	}
-	s.reply(c, out)
 }
 
 func (s *Server) listPublicKeys(c *call) {

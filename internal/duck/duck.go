@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"strings"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
@@ -16,6 +17,14 @@ import (
 type Options struct {
 	MemoryLimit string // e.g. "1GB"
 	Threads     int
+	// NoExternalAccess opens the database with DuckDB's enable_external_access off: SQL can then
+	// read no file (read_csv, read_text…), COPY, ATTACH, INSTALL or LOAD nothing. It holds for
+	// the life of the database instance and cannot be turned back on.
+	NoExternalAccess bool
+	ReadOnly         bool
+	// ConnInit are statements run on every new connection after cairn's settings, such as
+	// temporary macros.
+	ConnInit []string
 }
 
 // DB is an open DuckDB database.
@@ -37,6 +46,7 @@ func Open(path string, opts Options) (*DB, error) {
 		if opts.Threads > 0 {
 			stmts = append(stmts, fmt.Sprintf("SET threads = %d", opts.Threads))
 		}
+		stmts = append(stmts, opts.ConnInit...)
 		for _, s := range stmts {
 			if _, err := execer.ExecContext(context.Background(), s, nil); err != nil {
 				return fmt.Errorf("%s: %w", s, err)
@@ -44,7 +54,19 @@ func Open(path string, opts Options) (*DB, error) {
 		}
 		return nil
 	}
-	c, err := duckdb.NewConnector(path, init)
+	// Settings that must hold before the first connection go in the DSN.
+	var params []string
+	if opts.NoExternalAccess {
+		params = append(params, "enable_external_access=false")
+	}
+	if opts.ReadOnly {
+		params = append(params, "access_mode=read_only")
+	}
+	dsn := path
+	if len(params) > 0 {
+		dsn += "?" + strings.Join(params, "&")
+	}
+	c, err := duckdb.NewConnector(dsn, init)
 	if err != nil {
 		return nil, fmt.Errorf("open duckdb %s: %w", path, err)
 	}

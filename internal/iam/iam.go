@@ -81,6 +81,12 @@ func NewStore(db *sql.DB, keyDir string) (*Store, error) {
 	return &Store{db: db, aead: aead, now: time.Now, cache: map[string]cachedKey{}}, nil
 }
 
+// MasterKey returns cairn's master key, keys/secret.key under keyDir, creating it on first use.
+// It encrypts secrets at rest: access keys here, the Lake's KMS keys (internal/lake).
+func MasterKey(keyDir string) ([]byte, error) {
+	return loadOrCreateKey(filepath.Join(keyDir, "secret.key"))
+}
+
 func loadOrCreateKey(path string) ([]byte, error) {
 	key, err := os.ReadFile(path)
 	if err == nil {

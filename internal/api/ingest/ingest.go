@@ -17,6 +17,9 @@ import (
 const (
 	// Path is where the endpoint listens.
 	Path = "/v1/events"
+	// ConfigItemsPath takes AWS Config configuration items (a Config snapshot or history
+	// file, a JSON array, or one item per line) for ConfigurationItem event data stores.
+	ConfigItemsPath = "/v1/configuration-items"
 	// SigningName is the SigV4 service name requests are signed for.
 	SigningName = "cloudtrail"
 	// ContentTypeNDJSON and ContentTypeJSON are the two body forms: one

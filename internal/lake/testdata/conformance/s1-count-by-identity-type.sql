@@ -1,0 +1,1 @@
+SELECT userIdentity.type, count(*) FROM <table> GROUP BY userIdentity.type;
