@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cairn-dev/cairn/internal/durable"
 )
 
 // DefaultValidity is how long a signing key signs digests before a new one replaces it; AWS's
@@ -174,7 +176,7 @@ func (kr *Keyring) Signer(region string, now time.Time) (*Key, error) {
 		return nil, fmt.Errorf("integrity: create key directory: %w", err)
 	}
 	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(priv)})
-	if err := writeFileSync(filepath.Join(dir, strconv.FormatInt(from.Unix(), 10)+".pem"), pemBytes); err != nil {
+	if err := durable.WriteFile(filepath.Join(dir, strconv.FormatInt(from.Unix(), 10)+".pem"), pemBytes, 0o600); err != nil {
 		return nil, fmt.Errorf("integrity: store signing key: %w", err)
 	}
 	k := &Key{Region: region, private: priv, Public: NewPublicKey(&priv.PublicKey, from, from.Add(kr.validity))}
@@ -211,36 +213,6 @@ func validRegionName(s string) bool {
 		}
 	}
 	return true
-}
-
-// writeFileSync writes path durably (temporary file, fsync, rename, fsync of the directory):
-// a lost signing key would leave digests no one can verify.
-func writeFileSync(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // Provider returns the KeyProvider of one region's keys, for validating without the API.

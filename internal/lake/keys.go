@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cairn-dev/cairn/internal/durable"
 )
 
 // Keyring holds the keys that encrypt event data stores created with a KmsKeyId. cairn manages
@@ -140,7 +142,7 @@ func (k *Keyring) named(account, keyID string, create bool) (cipher.AEAD, error)
 	}
 	f := keyFile{Account: account, KeyID: keyID, Created: time.Now().UTC(), Key: seal(k.master, plain, keyAAD(account, keyID))}
 	b, _ = json.MarshalIndent(f, "", "  ")
-	if err := writeFileSync(path, b); err != nil {
+	if err := durable.WriteFile(path, b, 0o600); err != nil {
 		return nil, fmt.Errorf("store key %s: %w", keyID, err)
 	}
 	a, err := newAEAD(plain)
@@ -181,37 +183,4 @@ func (k *Keyring) dataKey(account, keyID, storeID string, sealed []byte) (cipher
 		return nil, fail(ErrKms, "the data key of event data store %s does not open with KMS key %s", storeID, keyID)
 	}
 	return newAEAD(plain)
-}
-
-// writeFileSync writes a file durably (temporary file, fsync, rename, fsync of the directory):
-// a lost key makes every event encrypted with it unreadable.
-func writeFileSync(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
