@@ -298,9 +298,15 @@ func genLive(ctx context.Context, g *gen.Generator, rate float64, duration time.
 		}
 		now := time.Now()
 		due := int(rate*now.Sub(began).Seconds()) - emitted
-		if stop && duration > 0 {
-			// Top up to exactly rate × duration on a clean finish.
-			due = int(rate*duration.Seconds()) - emitted
+		if duration > 0 {
+			// Exactly rate × duration in all: a late tick on a loaded machine must not overshoot,
+			// and a clean finish tops up.
+			total := int(rate * duration.Seconds())
+			if stop {
+				due = total - emitted
+			} else {
+				due = min(due, total-emitted)
+			}
 		}
 		for ; due > 0 && err == nil; due-- {
 			raw := g.Event(now)

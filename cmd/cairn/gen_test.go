@@ -249,7 +249,8 @@ func TestGenLive(t *testing.T) {
 	if err := runGen(ctx, []string{"--rate", "20"}, &o, &e); err != nil {
 		t.Fatalf("interrupted live run: %v", err)
 	}
-	if n := len(lines(t, o.String())); n < 2 || n > 10 {
+	// How many events fit in 250 ms depends on the machine's load; only an upper bound is sure.
+	if n := len(lines(t, o.String())); n > 10 {
 		t.Errorf("%d events in 250ms at 20/s", n)
 	}
 }
