@@ -41,11 +41,21 @@ func TestBootstrapWritesWorkingAdminEnv(t *testing.T) {
 	if st, _ := os.Stat(filepath.Join(s.Data, "admin.env")); st.Mode().Perm() != 0o600 {
 		t.Errorf("admin.env mode %v", st.Mode().Perm())
 	}
-	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "AWS_REGION"} {
-		if env[k] == "" || !strings.Contains(s.Logs(), "export "+k+"=") {
-			t.Errorf("%s missing from admin.env or the printed exports", k)
+	keys := []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "AWS_REGION"}
+	for _, k := range keys {
+		if env[k] == "" {
+			t.Errorf("%s missing from admin.env", k)
 		}
 	}
+	// The server's output reaches the harness through a pipe that may lag its health check.
+	cairntest.WaitFor(t, 10*time.Second, "the exports printed at start", func() bool {
+		for _, k := range keys {
+			if !strings.Contains(s.Logs(), "export "+k+"=") {
+				return false
+			}
+		}
+		return true
+	})
 	lookup := func() error {
 		client := cloudtrail.NewFromConfig(aws.Config{Region: env["AWS_REGION"], BaseEndpoint: aws.String(env["AWS_ENDPOINT_URL"]),
 			Credentials: credentials.NewStaticCredentialsProvider(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], "")})
@@ -60,9 +70,9 @@ func TestBootstrapWritesWorkingAdminEnv(t *testing.T) {
 	if err := lookup(); err != nil {
 		t.Fatalf("after restart: %v", err)
 	}
-	if !strings.Contains(s.Logs(), "admin.env") {
-		t.Error("restart does not say where the credentials are")
-	}
+	cairntest.WaitFor(t, 10*time.Second, "the restart to say where the credentials are", func() bool {
+		return strings.Contains(s.Logs(), "admin.env")
+	})
 }
 
 // `cairn lookup` with the flags of aws cloudtrail lookup-events.

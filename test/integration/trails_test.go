@@ -288,7 +288,7 @@ func TestTrailDeliveryCrashAndIndependentReader(t *testing.T) {
 	}
 	defer db.Close()
 	glob := filepath.Join(data, "AWSLogs", cairntest.AccountID, "CloudTrail", region, "*", "*", "*", "*.json.gz")
-	query := `SELECT r->>'eventID' AS id, count(*) FROM (SELECT unnest(Records) AS r FROM read_json(?, columns={'Records': 'JSON[]'}, format='auto'))
+	query := `SELECT r->>'eventID' AS id, count(*) FROM (SELECT unnest(Records) AS r FROM read_json(?, columns={'Records': 'JSON[]'}, format='auto', maximum_object_size=268435456))
 		WHERE r->>'eventID' LIKE 'crash-%' GROUP BY id`
 	delivered := map[string]int{}
 	var lastErr error
@@ -338,7 +338,7 @@ func TestTrailDeliveryCrashAndIndependentReader(t *testing.T) {
 		}
 	}
 	var fromFiles []string
-	rows, err := db.Query(`SELECT r->>'eventID' FROM (SELECT unnest(Records) AS r FROM read_json(?, columns={'Records': 'JSON[]'}, format='auto'))
+	rows, err := db.Query(`SELECT r->>'eventID' FROM (SELECT unnest(Records) AS r FROM read_json(?, columns={'Records': 'JSON[]'}, format='auto', maximum_object_size=268435456))
 		WHERE r->>'eventName' = 'CreateBucket' AND CAST(r->>'eventTime' AS TIMESTAMP) BETWEEN ? AND ?`, glob, window, window.Add(24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
