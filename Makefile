@@ -65,15 +65,15 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzParsePHC -fuzztime $(FUZZTIME) ./internal/iam/
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./internal/iam/totp/
 	$(GO) test -run XXX -fuzz FuzzParseFilter -fuzztime $(FUZZTIME) ./internal/console/
+	$(GO) test -run XXX -fuzz FuzzRewrite -fuzztime $(FUZZTIME) ./internal/lake/lakesql/
+	$(GO) test -run XXX -fuzz FuzzQueryGate -fuzztime $(FUZZTIME) ./internal/lake/
+	$(GO) test -run XXX -fuzz FuzzConfigurationItems -fuzztime $(FUZZTIME) ./internal/lake/
+	$(GO) test -run XXX -fuzz FuzzAuditEvent -fuzztime $(FUZZTIME) ./internal/lake/
 
 # Regenerates docs/screenshots: every console page at 1280x800 in headless Chromium against a
 # demo server.
 screenshots:
 	CAIRN_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestScreenshots ./test/integration/
-	$(GO) test -run XXX -fuzz FuzzRewrite -fuzztime $(FUZZTIME) ./internal/lake/lakesql/
-	$(GO) test -run XXX -fuzz FuzzQueryGate -fuzztime $(FUZZTIME) ./internal/lake/
-	$(GO) test -run XXX -fuzz FuzzConfigurationItems -fuzztime $(FUZZTIME) ./internal/lake/
-	$(GO) test -run XXX -fuzz FuzzAuditEvent -fuzztime $(FUZZTIME) ./internal/lake/
 
 clean:
 	rm -rf bin
