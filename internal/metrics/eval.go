@@ -57,9 +57,11 @@ func evaluate(c *AlarmConfig, state string, pts []period, now time.Time) outcome
 		}
 	}
 	if p, ok := ParsePercentile(c.ExtendedStatistic); ok && c.EvaluateLowSampleCountPercentile == "ignore" {
-		need := 10 / (1 - p/100)
+		// 10/(1-p) and 10/p with p in percent, so that p90 needs exactly 100 samples (with
+		// 1-0.9 in floating point it would need 100.00000000000003).
+		need := 1000 / (100 - p)
 		if p < 50 {
-			need = 10 / (p / 100)
+			need = 1000 / p
 		}
 		for _, i := range real {
 			if pts[i].SampleCount < need {
