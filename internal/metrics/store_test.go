@@ -392,3 +392,40 @@ func TestPercentileAlarm(t *testing.T) {
 		t.Errorf("100 samples with EvaluateLowSampleCountPercentile=ignore: %s", st)
 	}
 }
+
+// Each state's actions run when the alarm enters it: OKActions on data that does not breach,
+// InsufficientDataActions when the data stops (TreatMissingData missing).
+func TestInsufficientDataActions(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock(time.Date(2026, 3, 1, 12, 0, 10, 0, time.UTC))
+	pub := &fakePublisher{}
+	s := openStore(t, t.TempDir(), Options{Now: clk.Now, Publisher: pub})
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go s.actions.run(runCtx)
+	const acct, region = "111111111111", "us-east-1"
+	okTopic, noDataTopic := "arn:aws:sns:us-east-1:111111111111:ok", "arn:aws:sns:us-east-1:111111111111:no-data"
+	cfg := AlarmConfig{Name: "heartbeat", ActionsEnabled: true, OKActions: []string{okTopic}, InsufficientDataActions: []string{noDataTopic},
+		Namespace: "App", MetricName: "Heartbeat", Statistic: "SampleCount", Period: 60, EvaluationPeriods: 1, Threshold: 1,
+		ComparisonOperator: "LessThanThreshold"}
+	if err := s.PutAlarm(ctx, acct, region, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, []Datum{{Account: acct, Region: region, Namespace: "App", Name: "Heartbeat", Time: clk.Now(), Value: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(10 * time.Minute)
+	if err := s.EvaluateAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Idle()
+	a, _ := s.Alarm(acct, region, cfg.Name)
+	got := pub.all()
+	if a.State != StateInsufficientData || len(got) != 2 || got[0].topic != okTopic || got[1].topic != noDataTopic ||
+		got[1].subject != `INSUFFICIENT_DATA: "heartbeat" in US East (N. Virginia)` {
+		t.Fatalf("state %s (%s); published %+v", a.State, a.StateReason, got)
+	}
+	if !strings.Contains(got[1].message, `"NewStateValue":"INSUFFICIENT_DATA"`) || !strings.Contains(got[1].message, `"OldStateValue":"OK"`) {
+		t.Errorf("message %s", got[1].message)
+	}
+}
