@@ -278,4 +278,31 @@ func TestValidateLogsTamperingAWSCLIAndCairn(t *testing.T) {
 	if again := tr.both(t, false); again.code != 0 {
 		t.Errorf("after restoring: exit %d\n%s", again.code, again.stderr)
 	}
+
+	// Logging stopped and started again: a second chain, whose first digest has null previous*
+	// members. Both validators walk from it to the first chain and report the gap between them.
+	ctx := context.Background()
+	client := cloudtrail.NewFromConfig(tr.cairn.AWSConfig())
+	if _, err := client.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(tr.arn)}); err != nil {
+		t.Fatal(err)
+	}
+	var recs [][]byte
+	for i := 0; i < 20; i++ {
+		recs = append(recs, record(fmt.Sprintf("restart-%03d", i), "RunInstances", cairntest.AccountID, cairntest.Region, time.Now(), ""))
+	}
+	if _, err := ingestClient(tr.cairn).Send(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	if _, err := client.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String(tr.arn)}); err != nil {
+		t.Fatal(err)
+	}
+	tr.end = time.Now().UTC().Add(time.Minute).Truncate(time.Second)
+	restarted := tr.both(t, clis)
+	digests2, logs2 := tr.keys(t, logfile.Digest), tr.keys(t, logfile.Log)
+	wantSummary = fmt.Sprintf("%d/%d digest files valid\n%d/%d log files valid\n", len(digests2), len(digests2), len(logs2), len(logs2))
+	if restarted.code != 0 || !strings.Contains(restarted.stdout, wantSummary) || len(digests2) <= len(digests) ||
+		!strings.HasPrefix(restarted.stderr, "No log files were delivered by CloudTrail between ") {
+		t.Errorf("after stop and start: exit %d, want every file valid (%q) and the gap reported\n%s%s", restarted.code, wantSummary, restarted.stdout, restarted.stderr)
+	}
 }
