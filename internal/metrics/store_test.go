@@ -391,6 +391,16 @@ func TestPercentileAlarm(t *testing.T) {
 	if st := state(low.Name); st != StateAlarm {
 		t.Errorf("100 samples with EvaluateLowSampleCountPercentile=ignore: %s", st)
 	}
+	// The same threshold for other percentiles: 10/(1-p) from p50, 10/p below.
+	for p, need := range map[string]float64{"p99.9": 10000, "p99": 1000, "p50": 20, "p10": 100, "p25": 40} {
+		c := &AlarmConfig{ExtendedStatistic: p, EvaluateLowSampleCountPercentile: "ignore", EvaluationPeriods: 1, ComparisonOperator: "GreaterThanThreshold"}
+		for _, n := range []float64{need - 1, need} {
+			o := evaluate(c, StateOK, []period{{Present: true, Value: 1, SampleCount: n}}, clk.Now())
+			if o.Retain != (n < need) {
+				t.Errorf("%s with %v samples: retain %v, want %v", p, n, o.Retain, n < need)
+			}
+		}
+	}
 }
 
 // Each state's actions run when the alarm enters it: OKActions on data that does not breach,
