@@ -18,6 +18,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/cairn-dev/cairn/internal/iam"
@@ -135,5 +138,105 @@ func TestCloudWatchProtocols(t *testing.T) {
 	if err := cbor.Unmarshal(body, &cerr); err != nil || resp.StatusCode != 400 || cerr["__type"] != "InvalidParameterValueException" ||
 		resp.Header.Get("X-Amzn-Query-Error") != "InvalidParameterValue;Sender" || !strings.Contains(cerr["message"], "StateValue") {
 		t.Errorf("CBOR error: %d %v %v", resp.StatusCode, resp.Header, cerr)
+	}
+}
+
+// The operations the alarm scenario does not reach, through aws-sdk-go-v2 (RPC v2 CBOR):
+// ListMetrics, GetMetricData, DescribeAlarmsForMetric, Disable/EnableAlarmActions, DeleteAlarms.
+func TestCloudWatchOperationsSDK(t *testing.T) {
+	ts := cloudwatchServer(t)
+	ctx := context.Background()
+	c := cloudwatch.New(cloudwatch.Options{Region: "us-east-1", BaseEndpoint: aws.String(ts.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")})
+	now := time.Now().UTC().Truncate(time.Minute)
+	dim := func(v string) []cwtypes.Dimension {
+		return []cwtypes.Dimension{{Name: aws.String("User"), Value: aws.String(v)}}
+	}
+	for i, v := range []float64{1, 2, 3} {
+		if _, err := c.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("CloudTrailMetrics"), MetricData: []cwtypes.MetricDatum{
+			{MetricName: aws.String("Failures"), Dimensions: dim("alice"), Value: aws.Float64(v), Timestamp: aws.Time(now.Add(-time.Duration(i) * time.Minute))},
+			{MetricName: aws.String("Failures"), Dimensions: dim("bob"), Value: aws.Float64(10 * v), Timestamp: aws.Time(now)},
+			{MetricName: aws.String("Other"), Value: aws.Float64(v), Timestamp: aws.Time(now)},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	lm, err := c.ListMetrics(ctx, &cloudwatch.ListMetricsInput{Namespace: aws.String("CloudTrailMetrics"), MetricName: aws.String("Failures")})
+	if err != nil || len(lm.Metrics) != 2 {
+		t.Fatalf("ListMetrics by name: %+v %v", lm, err)
+	}
+	lm, err = c.ListMetrics(ctx, &cloudwatch.ListMetricsInput{Namespace: aws.String("CloudTrailMetrics"),
+		Dimensions: []cwtypes.DimensionFilter{{Name: aws.String("User"), Value: aws.String("alice")}}})
+	if err != nil || len(lm.Metrics) != 1 || aws.ToString(lm.Metrics[0].Dimensions[0].Value) != "alice" {
+		t.Errorf("ListMetrics by dimension: %+v %v", lm, err)
+	}
+
+	gd, err := c.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(now.Add(-10 * time.Minute)), EndTime: aws.Time(now.Add(time.Minute)),
+		MetricDataQueries: []cwtypes.MetricDataQuery{{Id: aws.String("alice"), MetricStat: &cwtypes.MetricStat{Period: aws.Int32(60), Stat: aws.String("Sum"),
+			Metric: &cwtypes.Metric{Namespace: aws.String("CloudTrailMetrics"), MetricName: aws.String("Failures"), Dimensions: dim("alice")}}},
+			{Id: aws.String("bob"), MetricStat: &cwtypes.MetricStat{Period: aws.Int32(600), Stat: aws.String("Maximum"),
+				Metric: &cwtypes.Metric{Namespace: aws.String("CloudTrailMetrics"), MetricName: aws.String("Failures"), Dimensions: dim("bob")}}}}})
+	if err != nil || len(gd.MetricDataResults) != 2 {
+		t.Fatalf("GetMetricData: %+v %v", gd, err)
+	}
+	for _, r := range gd.MetricDataResults {
+		total := 0.0
+		for _, v := range r.Values {
+			total += v
+		}
+		switch id := aws.ToString(r.Id); {
+		case id == "alice" && (len(r.Values) != 3 || total != 6 || r.StatusCode != cwtypes.StatusCodeComplete):
+			t.Errorf("GetMetricData alice: %+v", r)
+		case id == "bob" && (len(r.Values) != 1 || r.Values[0] != 30):
+			t.Errorf("GetMetricData bob: %+v", r)
+		}
+	}
+
+	for _, name := range []string{"alice", "bob"} {
+		if _, err := c.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{AlarmName: aws.String("failures " + name), Namespace: aws.String("CloudTrailMetrics"),
+			MetricName: aws.String("Failures"), Dimensions: dim(name), Statistic: cwtypes.StatisticSum, Period: aws.Int32(300), EvaluationPeriods: aws.Int32(1),
+			Threshold: aws.Float64(2), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fm, err := c.DescribeAlarmsForMetric(ctx, &cloudwatch.DescribeAlarmsForMetricInput{Namespace: aws.String("CloudTrailMetrics"),
+		MetricName: aws.String("Failures"), Dimensions: dim("bob"), Statistic: cwtypes.StatisticSum})
+	if err != nil || len(fm.MetricAlarms) != 1 || aws.ToString(fm.MetricAlarms[0].AlarmName) != "failures bob" || fm.MetricAlarms[0].StateValue != cwtypes.StateValueAlarm {
+		t.Errorf("DescribeAlarmsForMetric: %+v %v", fm, err)
+	}
+	if fm, _ := c.DescribeAlarmsForMetric(ctx, &cloudwatch.DescribeAlarmsForMetricInput{Namespace: aws.String("CloudTrailMetrics"),
+		MetricName: aws.String("Failures"), Dimensions: dim("bob"), Statistic: cwtypes.StatisticMaximum}); fm == nil || len(fm.MetricAlarms) != 0 {
+		t.Errorf("DescribeAlarmsForMetric with another statistic: %+v", fm)
+	}
+
+	actions := func() map[string]bool {
+		out, err := c.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String("failures ")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]bool{}
+		for _, a := range out.MetricAlarms {
+			m[aws.ToString(a.AlarmName)] = aws.ToBool(a.ActionsEnabled)
+		}
+		return m
+	}
+	if _, err := c.DisableAlarmActions(ctx, &cloudwatch.DisableAlarmActionsInput{AlarmNames: []string{"failures alice"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := actions(); got["failures alice"] || !got["failures bob"] {
+		t.Errorf("after DisableAlarmActions: %v", got)
+	}
+	if _, err := c.EnableAlarmActions(ctx, &cloudwatch.EnableAlarmActionsInput{AlarmNames: []string{"failures alice"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := actions(); !got["failures alice"] {
+		t.Errorf("after EnableAlarmActions: %v", got)
+	}
+	if _, err := c.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{"failures alice", "failures bob"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := actions(); len(got) != 0 {
+		t.Errorf("after DeleteAlarms: %v", got)
 	}
 }

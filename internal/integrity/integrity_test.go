@@ -78,10 +78,6 @@ func chainFixture(t testing.TB, kr *Keyring, digests, logs, size int) (*memSourc
 	c := Chain{Bucket: "b", Account: "111122223333", TrailName: "t", HomeRegion: "us-east-1"}
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	var prev *Previous
-	key, err := kr.Signer("us-east-1", start)
-	if err != nil {
-		t.Fatal(err)
-	}
 	payload := bytes.Repeat([]byte(`{"eventVersion":"1.11","eventName":"RunInstances","awsRegion":"us-east-1"},`), size/75+1)[:size]
 	for i := 0; i < digests; i++ {
 		end := start.Add(time.Duration(i+1) * time.Hour)
@@ -96,6 +92,10 @@ func chainFixture(t testing.TB, kr *Keyring, digests, logs, size int) (*memSourc
 				OldestEventTime: FormatTime(end), NewestEventTime: FormatTime(end)})
 		}
 		d.Link(prev)
+		key, err := kr.Signer("us-east-1", end) // the key of the digest's time, as delivery signs
+		if err != nil {
+			t.Fatal(err)
+		}
 		s, err := Seal(d, key)
 		if err != nil {
 			t.Fatal(err)
@@ -209,6 +209,27 @@ func TestValidateWalk(t *testing.T) {
 	out, errs, code = run()
 	if code != 1 || errs != "Digest file\ts3://b/"+second+"\tINVALID: not found\n\n" || !strings.Contains(out, "3/4 digest files valid, 1/4 digest files INVALID\n6/6 log files valid") {
 		t.Errorf("missing digest: exit %d\n%s\n%s", code, out, errs)
+	}
+}
+
+// A chain signed across key rotations validates: the walk asks for every key of the range
+// (ListPublicKeys returns them all) and checks each digest with its own key's fingerprint.
+func TestValidateAcrossKeyRotation(t *testing.T) {
+	kr, _ := OpenKeyring(t.TempDir(), 90*time.Minute)
+	src, c, start := chainFixture(t, kr, 4, 1, 100)
+	keys, err := kr.PublicKeys("us-east-1", start, start.Add(6*time.Hour), time.Now())
+	if err != nil || len(keys) < 2 {
+		t.Fatalf("the chain was signed with %d keys, want a rotation: %v", len(keys), err)
+	}
+	var out, errb bytes.Buffer
+	p := &Printer{Stdout: &out, Stderr: &errb, TrailARN: "arn:aws:cloudtrail:us-east-1:111122223333:trail/t", Start: start, End: start.Add(4 * time.Hour)}
+	p.Begin()
+	if err := Validate(context.Background(), src, kr.Provider("us-east-1"), c, p.Start, p.End, p, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	p.Summary()
+	if p.ExitCode() != 0 || errb.Len() != 0 || !strings.Contains(out.String(), "4/4 digest files valid") {
+		t.Errorf("chain across %d keys: exit %d\n%s%s", len(keys), p.ExitCode(), out.String(), errb.String())
 	}
 }
 

@@ -19,6 +19,10 @@ import (
 // MaxMetricFilters is the number of metric filters a log group may have (AWS: 100).
 const MaxMetricFilters = 100
 
+// MaxRegexFilters is the number of filters with a %regular expression% a log group may have
+// (AWS: 5; cairn has no subscription filters, so only metric filters count).
+const MaxRegexFilters = 5
+
 // Transformation says what metric a filter publishes.
 type Transformation struct {
 	MetricName      string            `json:"metricName"`
@@ -144,7 +148,8 @@ func contains(list []string, v string) bool {
 
 // PutMetricFilter creates or replaces a metric filter.
 func (s *Store) PutMetricFilter(ctx context.Context, sc Scope, f MetricFilter) error {
-	if _, err := compileFilter(f); err != nil {
+	cf, err := compileFilter(f)
+	if err != nil {
 		return err
 	}
 	tr, err := json.Marshal(f.Transformation)
@@ -165,6 +170,15 @@ func (s *Store) PutMetricFilter(ctx context.Context, sc Scope, f MetricFilter) e
 		if !exists && g.MetricFilterCount >= MaxMetricFilters {
 			return errorf(ErrLimitExceeded, "Resource limit exceeded: log group %s already has %d metric filters.", f.Group, g.MetricFilterCount)
 		}
+		if cf.p.RegexCount() > 0 {
+			n, err := regexFilters(ctx, tx, g.ID, f.Name)
+			if err != nil {
+				return err
+			}
+			if n >= MaxRegexFilters {
+				return errorf(ErrLimitExceeded, "Resource limit exceeded: log group %s already has %d filters whose patterns use regular expressions; at most %d may.", f.Group, n, MaxRegexFilters)
+			}
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO metric_filters (group_id, name, pattern, transform, created_ms) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (group_id, name) DO UPDATE SET pattern = excluded.pattern, transform = excluded.transform`, g.ID, f.Name, f.Pattern, string(tr), s.nowMS())
 		return err
@@ -173,6 +187,27 @@ func (s *Store) PutMetricFilter(ctx context.Context, sc Scope, f MetricFilter) e
 		s.forgetFilters(groupID)
 	}
 	return err
+}
+
+// regexFilters counts the group's metric filters other than name whose patterns hold a
+// regular expression.
+func regexFilters(ctx context.Context, tx *sql.Tx, groupID int64, name string) (int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT pattern FROM metric_filters WHERE group_id = ? AND name != ?`, groupID, name)
+	if err != nil {
+		return 0, fmt.Errorf("count regular-expression filters: %w", err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var text string
+		if err := rows.Scan(&text); err != nil {
+			return 0, err
+		}
+		if p, err := pattern.Compile(text); err == nil && p.RegexCount() > 0 {
+			n++
+		}
+	}
+	return n, rows.Err()
 }
 
 // DeleteMetricFilter deletes a metric filter.

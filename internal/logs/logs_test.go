@@ -384,6 +384,29 @@ func TestMetricFilterValidation(t *testing.T) {
 	wantErr(t, s.PutMetricFilter(ctx, sc, MetricFilter{Group: "nope", Name: "f", Pattern: "x", Transformation: ok}), ErrNotFound, "nope")
 }
 
+// A log group holds at most 5 filters with regular expressions (AWS's quota); replacing one of
+// them, or adding one without a regex, is still allowed.
+func TestRegexFilterLimit(t *testing.T) {
+	s, _, _ := newStore(t)
+	ctx := context.Background()
+	must(t, s.CreateGroup(ctx, sc, "g", "", nil))
+	tr := Transformation{MetricName: "M", MetricNamespace: "N", MetricValue: "1"}
+	put := func(name, p string) error {
+		return s.PutMetricFilter(ctx, sc, MetricFilter{Group: "g", Name: name, Pattern: p, Transformation: tr})
+	}
+	must(t, put("json", `{ $.a = %x+% }`))
+	must(t, put("space", `[a=%y%, b]`))
+	must(t, put("term", `%z%`))
+	must(t, put("two", `{ $.a = %1% || $.b = %2% }`))
+	must(t, put("five", `%five%`))
+	must(t, put("plain", `ERROR`))
+	wantErr(t, put("sixth", `%six%`), ErrLimitExceeded, "regular expressions", "5")
+	must(t, put("five", `%still five%`))
+	must(t, put("quoted", `"100%"`))
+	must(t, s.DeleteMetricFilter(ctx, sc, "g", "term"))
+	must(t, put("sixth", `%six%`))
+}
+
 func TestTestMetricFilter(t *testing.T) {
 	msgs := []string{
 		`{"eventName":"ConsoleLogin","errorMessage":"Failed authentication","sourceIPAddress":"198.51.100.7"}`,

@@ -57,10 +57,13 @@ func evaluate(c *AlarmConfig, state string, pts []period, now time.Time) outcome
 		}
 	}
 	if p, ok := ParsePercentile(c.ExtendedStatistic); ok && c.EvaluateLowSampleCountPercentile == "ignore" {
-		need := 10 / (1 - p/100)
+		// 10/(1-p) and 10/p, rounded so that floating-point noise does not ask for one more
+		// sample (1-0.9 would make p90 need 100.00000000000003).
+		need := 1000 / (100 - p)
 		if p < 50 {
-			need = 10 / (p / 100)
+			need = 1000 / p
 		}
+		need = math.Round(need*1e6) / 1e6
 		for _, i := range real {
 			if pts[i].SampleCount < need {
 				return outcome{Retain: true}

@@ -98,3 +98,53 @@ func TestJavaDouble(t *testing.T) {
 		}
 	}
 }
+
+// Every ComparisonOperator, with the statistic as the left operand, and the reasons AWS words
+// for them (reference/monitoring.md §3.3, from real notifications).
+func TestComparisonOperators(t *testing.T) {
+	for _, c := range []struct {
+		op                   string
+		below, equal, beyond bool // breaches at threshold-1, threshold, threshold+1
+	}{
+		{"GreaterThanOrEqualToThreshold", false, true, true},
+		{"GreaterThanThreshold", false, false, true},
+		{"LessThanThreshold", true, false, false},
+		{"LessThanOrEqualToThreshold", true, true, false},
+	} {
+		a := &AlarmConfig{ComparisonOperator: c.op, Threshold: 10}
+		if got := [3]bool{a.breaches(9), a.breaches(10), a.breaches(11)}; got != [3]bool{c.below, c.equal, c.beyond} {
+			t.Errorf("%s: breaches(9, 10, 11) = %v, want %v", c.op, got, [3]bool{c.below, c.equal, c.beyond})
+		}
+	}
+
+	at := func(s string) time.Time { tm, _ := time.Parse("02/01/06 15:04:05", s); return tm }
+	now := at("19/07/18 20:27:10")
+	c := &AlarmConfig{Name: "a", Statistic: "Average", Period: 60, EvaluationPeriods: 1, Threshold: 100, ComparisonOperator: "LessThanOrEqualToThreshold"}
+	o := evaluate(c, StateOK, []period{{Start: at("19/07/18 20:26:00"), Present: true, Value: 72.68, SampleCount: 1}}, now)
+	want := "Threshold Crossed: 1 out of the last 1 datapoints [72.68 (19/07/18 20:26:00)] was less than or equal to the threshold (100.0) (minimum 1 datapoint for OK -> ALARM transition)."
+	if o.State != StateAlarm || o.Reason != want {
+		t.Errorf("LessThanOrEqualToThreshold: %s %q\nwant %q", o.State, o.Reason, want)
+	}
+
+	c = &AlarmConfig{Name: "a", Statistic: "Average", Period: 60, EvaluationPeriods: 2, Threshold: 40, ComparisonOperator: "GreaterThanThreshold"}
+	pts := []period{{Start: at("19/07/18 20:25:00"), Present: true, Value: 12.5, SampleCount: 1}, {Start: at("19/07/18 20:26:00"), Present: true, Value: 40, SampleCount: 1}}
+	o = evaluate(c, StateAlarm, pts, now)
+	want = "Threshold Crossed: 2 out of the last 2 datapoints [40.0 (19/07/18 20:26:00), 12.5 (19/07/18 20:25:00)] were not greater than the threshold (40.0) (minimum 1 datapoint for ALARM -> OK transition)."
+	if o.State != StateOK || o.Reason != want {
+		t.Errorf("GreaterThanThreshold: %s %q\nwant %q", o.State, o.Reason, want)
+	}
+
+	// LessThanThreshold with M of N (2 of 3): one low point is not enough, two are.
+	c = &AlarmConfig{Name: "a", Statistic: "Minimum", Period: 60, EvaluationPeriods: 3, DatapointsToAlarm: 2, Threshold: 5, ComparisonOperator: "LessThanThreshold"}
+	pts = []period{{Start: at("19/07/18 20:24:00"), Present: true, Value: 7, SampleCount: 1}, {Start: at("19/07/18 20:25:00"), Present: true, Value: 4, SampleCount: 1},
+		{Start: at("19/07/18 20:26:00"), Present: true, Value: 5, SampleCount: 1}}
+	if o = evaluate(c, StateOK, pts, now); o.State != StateOK {
+		t.Errorf("LessThanThreshold, one of three below: %s %q", o.State, o.Reason)
+	}
+	pts[2].Value = 1
+	o = evaluate(c, StateOK, pts, now)
+	want = "Threshold Crossed: 2 out of the last 3 datapoints [1.0 (19/07/18 20:26:00), 4.0 (19/07/18 20:25:00)] were less than the threshold (5.0) (minimum 2 datapoints for OK -> ALARM transition)."
+	if o.State != StateAlarm || o.Reason != want {
+		t.Errorf("LessThanThreshold 2 of 3: %s %q\nwant %q", o.State, o.Reason, want)
+	}
+}

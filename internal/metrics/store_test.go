@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -311,5 +312,130 @@ func TestAlarmValidation(t *testing.T) {
 		if err := c.Validate(); !isKind(err, tc.kind) {
 			t.Errorf("%+v: got %v, want %v", c, err, tc.kind)
 		}
+	}
+}
+
+// An alarm on a percentile (ExtendedStatistic pNN) evaluates the minute's sketch as each
+// datapoint arrives, publishes a Trigger naming the ExtendedStatistic, and with
+// EvaluateLowSampleCountPercentile=ignore keeps its state while samples are too few.
+func TestPercentileAlarm(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock(time.Date(2026, 3, 1, 12, 0, 10, 0, time.UTC))
+	pub := &fakePublisher{}
+	s := openStore(t, t.TempDir(), Options{Now: clk.Now, Publisher: pub})
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go s.actions.run(runCtx)
+	const acct, region, topic = "111111111111", "us-east-1", "arn:aws:sns:us-east-1:111111111111:latency"
+	cfg := AlarmConfig{Name: "p90 latency", ActionsEnabled: true, AlarmActions: []string{topic}, Namespace: "App", MetricName: "Latency",
+		ExtendedStatistic: "p90", Period: 60, EvaluationPeriods: 1, Threshold: 500, ComparisonOperator: "GreaterThanThreshold", Unit: "Milliseconds"}
+	low := cfg
+	low.Name, low.MetricName, low.EvaluateLowSampleCountPercentile = "p90 latency, enough samples", "Latency2", "ignore"
+	for _, c := range []AlarmConfig{cfg, low} {
+		if err := s.PutAlarm(ctx, acct, region, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put := func(metric string, values ...float64) {
+		t.Helper()
+		var data []Datum
+		for _, v := range values {
+			data = append(data, Datum{Account: acct, Region: region, Namespace: "App", Name: metric, Unit: "Milliseconds", Time: clk.Now(), Value: v})
+		}
+		if err := s.Put(ctx, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state := func(name string) string { a, _ := s.Alarm(acct, region, name); return a.State }
+
+	// 85 fast requests and 15 slow ones: the average is low, the 90th percentile is not.
+	var values []float64
+	for i := 0; i < 100; i++ {
+		values = append(values, map[bool]float64{true: 2000, false: 100}[i >= 85])
+	}
+	put("Latency", values[:50]...)
+	if st := state(cfg.Name); st != StateOK {
+		t.Fatalf("p90 of 50 fast requests: %s", st)
+	}
+	put("Latency", values[50:]...)
+	a, _ := s.Alarm(acct, region, cfg.Name)
+	if a.State != StateAlarm || !strings.Contains(a.StateReason, "was greater than the threshold (500.0)") {
+		t.Fatalf("p90 with 15%% slow requests: %s %q", a.State, a.StateReason)
+	}
+	var reason map[string]any
+	if err := json.Unmarshal([]byte(a.StateReasonData), &reason); err != nil || reason["extendedStatistic"] != "p90" || reason["unit"] != "Milliseconds" {
+		t.Errorf("reason data %s: %v", a.StateReasonData, err)
+	}
+	s.Idle()
+	got := pub.all()
+	if len(got) != 1 || got[0].topic != topic {
+		t.Fatalf("published %+v", got)
+	}
+	var msg struct{ Trigger map[string]any }
+	if err := json.Unmarshal([]byte(got[0].message), &msg); err != nil {
+		t.Fatal(err)
+	}
+	if tr := msg.Trigger; tr["StatisticType"] != "ExtendedStatistic" || tr["ExtendedStatistic"] != "p90" || tr["Unit"] != "Milliseconds" {
+		t.Errorf("Trigger %v", tr)
+	}
+	if _, ok := msg.Trigger["Statistic"]; ok {
+		t.Errorf("Trigger of a percentile alarm has Statistic: %v", msg.Trigger)
+	}
+
+	// ignore: p90 needs 10/(1-0.9) = 100 samples; with fewer the state stays INSUFFICIENT_DATA.
+	put("Latency2", 2000, 2000, 2000)
+	if st := state(low.Name); st != StateInsufficientData {
+		t.Errorf("3 samples with EvaluateLowSampleCountPercentile=ignore: %s", st)
+	}
+	put("Latency2", values[:97]...)
+	if st := state(low.Name); st != StateAlarm {
+		t.Errorf("100 samples with EvaluateLowSampleCountPercentile=ignore: %s", st)
+	}
+	// The same threshold for other percentiles: 10/(1-p) from p50, 10/p below.
+	for p, need := range map[string]float64{"p99.9": 10000, "p99": 1000, "p50": 20, "p10": 100, "p25": 40} {
+		c := &AlarmConfig{ExtendedStatistic: p, EvaluateLowSampleCountPercentile: "ignore", EvaluationPeriods: 1, ComparisonOperator: "GreaterThanThreshold"}
+		for _, n := range []float64{need - 1, need} {
+			o := evaluate(c, StateOK, []period{{Present: true, Value: 1, SampleCount: n}}, clk.Now())
+			if o.Retain != (n < need) {
+				t.Errorf("%s with %v samples: retain %v, want %v", p, n, o.Retain, n < need)
+			}
+		}
+	}
+}
+
+// Each state's actions run when the alarm enters it: OKActions on data that does not breach,
+// InsufficientDataActions when the data stops (TreatMissingData missing).
+func TestInsufficientDataActions(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock(time.Date(2026, 3, 1, 12, 0, 10, 0, time.UTC))
+	pub := &fakePublisher{}
+	s := openStore(t, t.TempDir(), Options{Now: clk.Now, Publisher: pub})
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go s.actions.run(runCtx)
+	const acct, region = "111111111111", "us-east-1"
+	okTopic, noDataTopic := "arn:aws:sns:us-east-1:111111111111:ok", "arn:aws:sns:us-east-1:111111111111:no-data"
+	cfg := AlarmConfig{Name: "heartbeat", ActionsEnabled: true, OKActions: []string{okTopic}, InsufficientDataActions: []string{noDataTopic},
+		Namespace: "App", MetricName: "Heartbeat", Statistic: "SampleCount", Period: 60, EvaluationPeriods: 1, Threshold: 1,
+		ComparisonOperator: "LessThanThreshold"}
+	if err := s.PutAlarm(ctx, acct, region, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, []Datum{{Account: acct, Region: region, Namespace: "App", Name: "Heartbeat", Time: clk.Now(), Value: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(10 * time.Minute)
+	if err := s.EvaluateAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Idle()
+	a, _ := s.Alarm(acct, region, cfg.Name)
+	got := pub.all()
+	if a.State != StateInsufficientData || len(got) != 2 || got[0].topic != okTopic || got[1].topic != noDataTopic ||
+		got[1].subject != `INSUFFICIENT_DATA: "heartbeat" in US East (N. Virginia)` {
+		t.Fatalf("state %s (%s); published %+v", a.State, a.StateReason, got)
+	}
+	if !strings.Contains(got[1].message, `"NewStateValue":"INSUFFICIENT_DATA"`) || !strings.Contains(got[1].message, `"OldStateValue":"OK"`) {
+		t.Errorf("message %s", got[1].message)
 	}
 }

@@ -273,4 +273,19 @@ func TestOrganizationTrailLayout(t *testing.T) {
 			t.Errorf("nothing delivered under %s; keys:\n%s", w, strings.Join(keys, "\n"))
 		}
 	}
+	// Each account's chain validates, as `cairn validate --account-id` walks it.
+	for _, c := range []struct{ account, region string }{{acct, "us-east-1"}, {"444455556666", "eu-west-1"}} {
+		var out, errb bytes.Buffer
+		p := &integrity.Printer{Stdout: &out, Stderr: &errb, TrailARN: tr.ARN, Start: f.clock.Add(-time.Hour), End: f.clock}
+		p.Begin()
+		chain, _ := integrity.ChainFromARN(tr.ARN)
+		chain.Bucket, chain.SourceRegion, chain.Account, chain.OrgID = tr.S3BucketName, c.region, c.account, org
+		if err := integrity.Validate(ctx, objstore.Source{Store: f.objects}, f.keys.Provider(c.region), chain, p.Start, p.End, p, integrity.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		p.Summary()
+		if p.ExitCode() != 0 || !strings.Contains(out.String(), "1/1 digest files valid") || !strings.Contains(out.String(), "1/1 log files valid") {
+			t.Errorf("validate account %s in %s: exit %d\n%s%s", c.account, c.region, p.ExitCode(), out.String(), errb.String())
+		}
+	}
 }

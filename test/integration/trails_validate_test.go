@@ -98,18 +98,18 @@ func (tr *trailOnS3) keys(t *testing.T, kind logfile.Kind) []string {
 }
 
 // awsValidate runs the machine's aws CLI (1.45): CloudTrail at cairn, S3 at versitygw.
-func (tr *trailOnS3) awsValidate(t *testing.T) validateRun {
+func (tr *trailOnS3) awsValidate(t *testing.T, extra ...string) validateRun {
 	aws := cairntest.Tool(t, "aws")
-	cmd := exec.Command(aws, "cloudtrail", "validate-logs", "--endpoint-url", tr.cairn.Endpoint, "--trail-arn", tr.arn,
-		"--start-time", tr.start.Format(time.RFC3339), "--end-time", tr.end.Format(time.RFC3339))
+	cmd := exec.Command(aws, append([]string{"cloudtrail", "validate-logs", "--endpoint-url", tr.cairn.Endpoint, "--trail-arn", tr.arn,
+		"--start-time", tr.start.Format(time.RFC3339), "--end-time", tr.end.Format(time.RFC3339)}, extra...)...)
 	cmd.Env = append(tr.cairn.Env(), "AWS_ENDPOINT_URL_S3="+tr.s3.Endpoint)
 	return run(t, cmd)
 }
 
 // cairnValidate runs `cairn validate` over the same S3 store.
-func (tr *trailOnS3) cairnValidate(t *testing.T) validateRun {
-	cmd := exec.Command(cairntest.Binary(t), "validate", "--object-store", "s3", "--trail-arn", tr.arn,
-		"--start-time", tr.start.Format(time.RFC3339), "--end-time", tr.end.Format(time.RFC3339))
+func (tr *trailOnS3) cairnValidate(t *testing.T, extra ...string) validateRun {
+	cmd := exec.Command(cairntest.Binary(t), append([]string{"validate", "--object-store", "s3", "--trail-arn", tr.arn,
+		"--start-time", tr.start.Format(time.RFC3339), "--end-time", tr.end.Format(time.RFC3339)}, extra...)...)
 	cmd.Env = append(tr.cairn.Env(), tr.s3.Env()...)
 	return run(t, cmd)
 }
@@ -127,12 +127,12 @@ func run(t *testing.T, cmd *exec.Cmd) validateRun {
 	return validateRun{out.String(), errb.String(), code}
 }
 
-// both runs both validators and requires them to agree exactly.
-func (tr *trailOnS3) both(t *testing.T, clis bool) validateRun {
+// both runs both validators (with extra flags, e.g. --verbose) and requires them to agree exactly.
+func (tr *trailOnS3) both(t *testing.T, clis bool, extra ...string) validateRun {
 	t.Helper()
-	mine := tr.cairnValidate(t)
+	mine := tr.cairnValidate(t, extra...)
 	if clis {
-		theirs := tr.awsValidate(t)
+		theirs := tr.awsValidate(t, extra...)
 		if mine != theirs {
 			t.Errorf("cairn validate and aws cloudtrail validate-logs differ:\n--- aws (exit %d)\n%s%s\n--- cairn (exit %d)\n%s%s",
 				theirs.code, theirs.stdout, theirs.stderr, mine.code, mine.stdout, mine.stderr)
@@ -197,6 +197,10 @@ func TestValidateLogsTamperingAWSCLIAndCairn(t *testing.T) {
 	if clean.code != 0 || clean.stderr != "" || !strings.Contains(clean.stdout, wantSummary) {
 		t.Fatalf("untouched trail: exit %d, want every file valid (%q)\n%s%s", clean.code, wantSummary, clean.stdout, clean.stderr)
 	}
+	// --verbose names every file valid, in aws-cli's order and words.
+	if v := tr.both(t, clis, "--verbose"); v.code != 0 || strings.Count(v.stdout, "\tvalid\n") != len(digests)+len(logs) {
+		t.Errorf("--verbose: exit %d, want a line per valid file\n%s%s", v.code, v.stdout, v.stderr)
+	}
 	uri := func(key string) string { return "s3://" + tr.bucket + "/" + key }
 	middle := digests[len(digests)/2]
 
@@ -215,6 +219,13 @@ func TestValidateLogsTamperingAWSCLIAndCairn(t *testing.T) {
 			tr.del(t, logs[0])
 			return func() { tr.put(t, logs[0], body, meta) }
 		}, []string{"Log file\t" + uri(logs[0]) + "\tINVALID: not found"}},
+		{"a log file moved", func(t *testing.T) func() {
+			body, meta := tr.get(t, logs[2])
+			moved := strings.Replace(logs[2], "/CloudTrail/", "/CloudTrail-moved/", 1)
+			tr.del(t, logs[2])
+			tr.put(t, moved, body, meta)
+			return func() { tr.del(t, moved); tr.put(t, logs[2], body, meta) }
+		}, []string{"Log file\t" + uri(logs[2]) + "\tINVALID: not found"}},
 		{"a digest deleted", func(t *testing.T) func() {
 			body, meta := tr.get(t, middle)
 			tr.del(t, middle)
@@ -266,5 +277,32 @@ func TestValidateLogsTamperingAWSCLIAndCairn(t *testing.T) {
 	// Restored, everything is valid again.
 	if again := tr.both(t, false); again.code != 0 {
 		t.Errorf("after restoring: exit %d\n%s", again.code, again.stderr)
+	}
+
+	// Logging stopped and started again: a second chain, whose first digest has null previous*
+	// members. Both validators walk from it to the first chain and report the gap between them.
+	ctx := context.Background()
+	client := cloudtrail.NewFromConfig(tr.cairn.AWSConfig())
+	if _, err := client.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: aws.String(tr.arn)}); err != nil {
+		t.Fatal(err)
+	}
+	var recs [][]byte
+	for i := 0; i < 20; i++ {
+		recs = append(recs, record(fmt.Sprintf("restart-%03d", i), "RunInstances", cairntest.AccountID, cairntest.Region, time.Now(), ""))
+	}
+	if _, err := ingestClient(tr.cairn).Send(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	if _, err := client.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String(tr.arn)}); err != nil {
+		t.Fatal(err)
+	}
+	tr.end = time.Now().UTC().Add(time.Minute).Truncate(time.Second)
+	restarted := tr.both(t, clis)
+	digests2, logs2 := tr.keys(t, logfile.Digest), tr.keys(t, logfile.Log)
+	wantSummary = fmt.Sprintf("%d/%d digest files valid\n%d/%d log files valid\n", len(digests2), len(digests2), len(logs2), len(logs2))
+	if restarted.code != 0 || !strings.Contains(restarted.stdout, wantSummary) || len(digests2) <= len(digests) ||
+		!strings.HasPrefix(restarted.stderr, "No log files were delivered by CloudTrail between ") {
+		t.Errorf("after stop and start: exit %d, want every file valid (%q) and the gap reported\n%s%s", restarted.code, wantSummary, restarted.stdout, restarted.stderr)
 	}
 }
