@@ -197,16 +197,23 @@ type queryData struct {
 	Paged   bool // a later page: link back to the first
 }
 
-// awaitQuery polls DescribeQuery, as a client of the API does, until the query ends or wait
-// passes; it returns the query as last seen.
+// awaitQuery polls DescribeQuery, as a client of the API does, until the query ends, wait
+// passes or the browser goes away; it returns the query as last seen.
 func (c *Console) awaitQuery(r *http.Request, id string, wait time.Duration) (*lake.Query, error) {
 	caller := lakeCaller(sessionFrom(r))
 	deadline := time.Now().Add(wait)
+	var last *lake.Query
 	for pause := 20 * time.Millisecond; ; pause = min(pause*2, 500*time.Millisecond) {
 		q, err := c.cfg.Lake.DescribeQuery(r.Context(), caller, id)
-		if err != nil || finished(q) || time.Now().Add(pause).After(deadline) {
-			return q, err
+		switch {
+		case err != nil && last != nil && r.Context().Err() != nil:
+			return last, nil
+		case err != nil:
+			return nil, err
+		case finished(q) || time.Now().Add(pause).After(deadline):
+			return q, nil
 		}
+		last = q
 		select {
 		case <-r.Context().Done():
 			return q, nil

@@ -372,3 +372,44 @@ func TestSampleForStore(t *testing.T) {
 		}
 	}
 }
+
+// A query still running when the page gives up waiting is shown running, refreshing itself,
+// with a button that cancels it (recorded as CancelQuery).
+func TestLakeQueryRunningAndCancel(t *testing.T) {
+	f, cl := lakeClient(t)
+	id := cl.createStore("ec2-events", nil)
+	f.recordEC2("IAMUser", "IAMUser")
+	w := cl.post("/console/lake", "/console/lake/queries", url.Values{"store": {id},
+		"sql": {"SELECT count(*) FROM " + id + ", range(100000000000) r"}})
+	loc := w.Header().Get("Location")
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("start a long query: %d %s", w.Code, alertOf(w))
+	}
+	// The browser stops waiting before the query ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	r := httptest.NewRequestWithContext(ctx, "GET", loc, nil)
+	for _, c := range cl.cookies {
+		r.AddCookie(c)
+	}
+	w = httptest.NewRecorder()
+	f.c.ServeHTTP(w, r)
+	body := w.Body.String()
+	if w.Code != http.StatusOK || !strings.Contains(body, `<meta http-equiv="refresh" content="2">`) || !strings.Contains(body, "Cancel query") ||
+		!(strings.Contains(body, "s-RUNNING") || strings.Contains(body, "s-QUEUED")) {
+		t.Fatalf("running query's page: %d\n%s", w.Code, body)
+	}
+	qid := strings.TrimPrefix(loc[:strings.Index(loc, "?")], "/console/lake/queries/")
+	w = cl.post("/console/lake/stores", "/console/lake/queries/"+qid+"/cancel", url.Values{"store": {id}})
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("cancel: %d %s", w.Code, w.Body)
+	}
+	w = cl.do("GET", w.Header().Get("Location"), nil)
+	if b := w.Body.String(); !strings.Contains(b, "s-CANCELLED") || strings.Contains(b, "http-equiv") {
+		t.Errorf("cancelled query's page\n%s", b)
+	}
+	if w := cl.do("GET", "/console/lake/queries/"+qid+"/download?format=csv", nil); w.Code != http.StatusOK {
+		t.Errorf("download of a cancelled query: %d", w.Code)
+	}
+	cairnWait(t, "CancelQuery recorded", func() bool { return len(f.records("CancelQuery")) == 1 })
+}
