@@ -23,24 +23,23 @@ func (c *Console) lakeRoutes() {
 	if c.cfg.Lake == nil {
 		return
 	}
-	for pattern, h := range map[string]http.HandlerFunc{
-		"GET lake":                        c.lakeEditor,
-		"POST lake/queries":               c.startQuery,
-		"GET lake/queries/{id}":           c.queryPage,
-		"GET lake/queries/{id}/download":  c.queryDownload,
-		"POST lake/queries/{id}/cancel":   c.cancelQuery,
-		"GET lake/stores":                 c.stores,
-		"GET lake/stores/new":             c.storeForm,
-		"POST lake/stores/new":            c.createStore,
-		"GET lake/stores/{id}":            c.storeForm,
-		"POST lake/stores/{id}":           c.updateStore,
-		"POST lake/stores/{id}/delete":    c.deleteStore,
-		"POST lake/stores/{id}/restore":   c.restoreStore,
-		"POST lake/stores/{id}/ingestion": c.setIngestion,
-	} {
+	handle := func(pattern string, h http.HandlerFunc) {
 		method, path, _ := strings.Cut(pattern, " ")
 		c.mux.HandleFunc(method+" "+Prefix+path, c.auth(h))
 	}
+	handle("GET lake", c.lakeEditor)
+	handle("POST lake/queries", c.startQuery)
+	handle("GET lake/queries/{id}", c.queryPage)
+	handle("GET lake/queries/{id}/download", c.queryDownload)
+	handle("POST lake/queries/{id}/cancel", c.cancelQuery)
+	handle("GET lake/stores", c.stores)
+	handle("GET lake/stores/new", c.storeForm)
+	handle("POST lake/stores/new", c.createStore)
+	handle("GET lake/stores/{id}", c.storeForm)
+	handle("POST lake/stores/{id}", c.updateStore)
+	handle("POST lake/stores/{id}/delete", c.deleteStore)
+	handle("POST lake/stores/{id}/restore", c.restoreStore)
+	handle("POST lake/stores/{id}/ingestion", c.setIngestion)
 }
 
 func lakeCaller(s *session) lake.Caller {
@@ -67,23 +66,19 @@ func (c *Console) lakeFail(w http.ResponseWriter, r *http.Request, what string, 
 	c.fail(w, r, status, msg)
 }
 
-// ---- Queries ----
-
-// Query pages wait this long for a query to end before showing it running (and refreshing).
 const (
-	queryWait     = 10 * time.Second
-	queryPageRows = 100
-	historyRows   = 25
+	queryWait     = 10 * time.Second // how long a query's page waits for it to end before showing it running
+	queryPageRows = 100              // result rows a page shows
+	historyRows   = 25               // recent queries the editor lists
 )
 
 type editorData struct {
-	Stores  []*lake.Store
-	Store   string // the picked store's ID
-	SQL     string
-	Samples []sample
-	History []historyRow
-	// HistoryError explains an empty history that is not empty (a store pending deletion…).
-	HistoryError string
+	Stores       []*lake.Store
+	Store        string // the picked store's ID
+	SQL          string
+	Samples      []sample
+	History      []historyRow
+	HistoryError string // why the store's queries cannot be listed (it is pending deletion…)
 }
 
 type historyRow struct {
@@ -190,7 +185,6 @@ type queryData struct {
 	Q       *lake.Query
 	Store   string
 	Running bool
-	Failed  bool
 	Columns []string
 	Rows    [][]string
 	NextURL string
@@ -233,8 +227,7 @@ func (c *Console) queryPage(w http.ResponseWriter, r *http.Request) {
 		c.lakeFail(w, r, "describe the query", err)
 		return
 	}
-	d := queryData{Q: q, Store: store, Running: !finished(q), Paged: next != "",
-		Failed: q.Status == lake.QueryFailed || q.Status == lake.QueryTimedOut || q.Status == lake.QueryCancelled}
+	d := queryData{Q: q, Store: store, Running: !finished(q), Paged: next != ""}
 	if store == "" && len(q.Stores) > 0 {
 		d.Store = q.Stores[0]
 	}
@@ -350,8 +343,6 @@ func jsonRow(keys [][]byte, row []string) []byte {
 	}
 	return append(b, '}')
 }
-
-// ---- Event data stores ----
 
 func (c *Console) stores(w http.ResponseWriter, r *http.Request) {
 	stores, _, err := c.cfg.Lake.ListStores(lakeCaller(sessionFrom(r)), 0, "")
