@@ -57,7 +57,7 @@ func newFixture(t *testing.T, opts ...func(*fixture, *Config)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
-	f := &fixture{t: t, j: j, db: db, rec: recorder.New(j, recorder.Options{}), now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	f := &fixture{t: t, j: j, db: db, rec: recorder.New(j, recorder.Options{Logger: slog.New(slog.DiscardHandler)}), now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
 	cfg := Config{Accounts: accounts, Recorder: f.rec, Operator: testAccount,
 		Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
