@@ -20,6 +20,7 @@ import (
 
 	"github.com/cairn-dev/cairn/internal/history"
 	"github.com/cairn-dev/cairn/internal/iam"
+	"github.com/cairn-dev/cairn/internal/lake"
 	"github.com/cairn-dev/cairn/internal/recorder"
 	"github.com/cairn-dev/cairn/internal/trail"
 )
@@ -51,6 +52,7 @@ type Config struct {
 	Now      func() time.Time
 
 	Trails *trail.Manager // nil hides the trails pages
+	Lake   *lake.Lake     // nil hides the Lake pages
 
 	SessionIdle time.Duration // default 1h
 	SessionMax  time.Duration // default 12h
@@ -79,6 +81,9 @@ func (c *Console) navItems() []navItem {
 	}
 	if c.cfg.Trails != nil {
 		items = append(items, navItem{"trails", "Trails", Prefix + "trails"})
+	}
+	if c.cfg.Lake != nil {
+		items = append(items, navItem{"lake", "Lake", Prefix + "lake"})
 	}
 	return items
 }
@@ -131,6 +136,7 @@ func (c *Console) routes() {
 		c.mux.HandleFunc("POST "+Prefix+"trails/{name}/delete", c.auth(c.deleteTrail))
 		c.mux.HandleFunc("POST "+Prefix+"trails/{name}/logging", c.auth(c.setLogging))
 	}
+	c.lakeRoutes()
 	c.mux.HandleFunc(Prefix, c.auth(func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusNotFound, "There is no console page at "+r.URL.Path+".")
 	}))

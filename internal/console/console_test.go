@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"crypto/tls"
+	"database/sql"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -29,10 +30,13 @@ type fixture struct {
 	t   *testing.T
 	c   *Console
 	j   *journal.Journal
+	db  *sql.DB
+	rec *recorder.Recorder
 	now time.Time
 }
 
-func newFixture(t *testing.T) *fixture {
+// newFixture returns a console over a fresh data directory; opts add to its configuration.
+func newFixture(t *testing.T, opts ...func(*fixture, *Config)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -53,9 +57,13 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
-	f := &fixture{t: t, j: j, now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
-	f.c, err = New(Config{Accounts: accounts, Recorder: recorder.New(j, recorder.Options{}), Operator: testAccount,
-		Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler)})
+	f := &fixture{t: t, j: j, db: db, rec: recorder.New(j, recorder.Options{Logger: slog.New(slog.DiscardHandler)}), now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	cfg := Config{Accounts: accounts, Recorder: f.rec, Operator: testAccount,
+		Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(f, &cfg)
+	}
+	f.c, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +122,10 @@ func (cl *client) signIn(password string) *httptest.ResponseRecorder {
 }
 
 // signIns returns the ConsoleLogin records in the journal.
-func (f *fixture) signIns() []*event.Record {
+func (f *fixture) signIns() []*event.Record { return f.records("ConsoleLogin") }
+
+// records returns the journal's records of the event named name.
+func (f *fixture) records(name string) []*event.Record {
 	c := f.j.Cursor(0)
 	defer c.Close()
 	var out []*event.Record
@@ -135,7 +146,7 @@ func (f *fixture) signIns() []*event.Record {
 			if err != nil {
 				f.t.Fatal(err)
 			}
-			if r.EventName == "ConsoleLogin" {
+			if r.EventName == name {
 				out = append(out, r)
 			}
 		}

@@ -1,13 +1,11 @@
 package console
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
-	"github.com/cairn-dev/cairn/internal/recorder"
 	"github.com/cairn-dev/cairn/internal/trail"
 )
 
@@ -167,26 +165,4 @@ func (c *Console) trailError(w http.ResponseWriter, r *http.Request, err error) 
 		return
 	}
 	c.internal(w, r, "change the trail", err)
-}
-
-// audit records a change made in the console as the API call it corresponds to, as CloudTrail
-// records console actions, so the trail of changes is the same whichever way they were made.
-func (c *Console) audit(r *http.Request, name string, params, response any, err error) {
-	if c.cfg.Auditor == nil {
-		return
-	}
-	s := sessionFrom(r)
-	call := recorder.Call{Time: c.cfg.Now(), Identity: s.Principal.Identity(), Account: s.Principal.AccountID, Region: s.Region,
-		Source: "cloudtrail.amazonaws.com", Name: name, SourceIP: clientIP(r), UserAgent: r.UserAgent()}
-	call.RequestParameters, _ = json.Marshal(params)
-	var te *trail.Error
-	switch {
-	case errors.As(err, &te):
-		call.ErrorCode, call.ErrorMessage = te.Kind.Error(), te.Message
-	case err != nil:
-		call.ErrorCode, call.ErrorMessage = "InternalFailure", err.Error()
-	case response != nil:
-		call.ResponseElements, _ = json.Marshal(response)
-	}
-	c.cfg.Auditor.Audit(r.Context(), call)
 }

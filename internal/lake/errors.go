@@ -60,3 +60,54 @@ func (e *Error) Unwrap() error { return e.Kind }
 func fail(kind error, format string, args ...any) error {
 	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
 }
+
+// exceptions names the AWS exception of each kind of refusal.
+var exceptions = map[error]string{
+	ErrInvalidParameter:         "InvalidParameterException",
+	ErrStoreNotFound:            "EventDataStoreNotFoundException",
+	ErrStoreARNInvalid:          "EventDataStoreARNInvalidException",
+	ErrStoreAlreadyExists:       "EventDataStoreAlreadyExistsException",
+	ErrStoreMaxLimit:            "EventDataStoreMaxLimitExceededException",
+	ErrInvalidSelectors:         "InvalidEventSelectorsException",
+	ErrTerminationProtected:     "EventDataStoreTerminationProtectedException",
+	ErrInvalidStoreStatus:       "InvalidEventDataStoreStatusException",
+	ErrInactiveStore:            "InactiveEventDataStoreException",
+	ErrInvalidStoreCategory:     "InvalidEventDataStoreCategoryException",
+	ErrChannelExistsForStore:    "ChannelExistsForEDSException",
+	ErrInvalidKmsKeyID:          "InvalidKmsKeyIdException",
+	ErrKms:                      "KmsException",
+	ErrNotOrganizationMaster:    "NotOrganizationMasterAccountException",
+	ErrInvalidTag:               "InvalidTagParameterException",
+	ErrTagsLimit:                "TagsLimitExceededException",
+	ErrResourceNotFound:         "ResourceNotFoundException",
+	ErrResourceTypeNotSupported: "ResourceTypeNotSupportedException",
+	ErrInvalidMaxResults:        "InvalidMaxResultsException",
+	ErrInvalidNextToken:         "InvalidNextTokenException",
+	ErrInvalidQuery:             "InvalidQueryStatementException",
+	ErrQueryNotFound:            "QueryIdNotFoundException",
+	ErrMaxConcurrent:            "MaxConcurrentQueriesException",
+	ErrInactiveQuery:            "InactiveQueryException",
+	ErrInvalidDateRange:         "InvalidDateRangeException",
+	ErrInvalidQueryStatus:       "InvalidQueryStatusException",
+	ErrChannelNotFound:          "ChannelNotFoundException",
+	ErrChannelARNInvalid:        "ChannelARNInvalidException",
+	ErrChannelAlreadyExists:     "ChannelAlreadyExistsException",
+	ErrChannelMaxLimit:          "ChannelMaxLimitExceededException",
+	ErrInvalidSource:            "InvalidSourceException",
+	// cloudtrail-data (PutAuditEvents) names its exceptions without the suffix.
+	ErrInvalidChannelARN:             "InvalidChannelARN",
+	ErrChannelInsufficientPermission: "ChannelInsufficientPermission",
+	ErrDuplicatedAuditEventID:        "DuplicatedAuditEventId",
+}
+
+// Exception returns the AWS exception name and message of a Lake refusal; ok is false for any
+// other error (cairn's own failure). The API answers with them, and the console records its
+// changes with them.
+func Exception(err error) (code, message string, ok bool) {
+	var le *Error
+	if !errors.As(err, &le) {
+		return "", "", false
+	}
+	code, ok = exceptions[le.Kind]
+	return code, le.Message, ok
+}
