@@ -32,6 +32,19 @@ type Error struct {
 func (e *Error) Error() string { return e.Message }
 func (e *Error) Unwrap() error { return e.Kind }
 
+// Code is CloudWatch's error code for e's kind ("" for a kind it has none for).
+func (e *Error) Code() string { return errorCodes[e.Kind] }
+
+var errorCodes = map[error]string{
+	ErrInvalidParameter:   "InvalidParameterValueException",
+	ErrMissingParameter:   "MissingRequiredParameterException",
+	ErrInvalidCombination: "InvalidParameterCombinationException",
+	ErrNotFound:           "ResourceNotFound",
+	ErrLimitExceeded:      "LimitExceededFault",
+	ErrInvalidFormat:      "InvalidFormatFault",
+	ErrInvalidNextToken:   "InvalidNextToken",
+}
+
 func invalid(format string, args ...any) error {
 	return &Error{Kind: ErrInvalidParameter, Message: fmt.Sprintf(format, args...)}
 }
@@ -256,8 +269,8 @@ func validDimension(d Dimension) error {
 	return nil
 }
 
-// breaches reports whether value breaches the threshold: value <op> threshold.
-func (c *AlarmConfig) breaches(v float64) bool {
+// Breaches reports whether value breaches the threshold: value <op> threshold.
+func (c *AlarmConfig) Breaches(v float64) bool {
 	switch c.ComparisonOperator {
 	case "GreaterThanOrEqualToThreshold":
 		return v >= c.Threshold
