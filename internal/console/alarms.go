@@ -364,7 +364,7 @@ func (c *Console) setAlarmActions(w http.ResponseWriter, r *http.Request) {
 }
 
 type alarmData struct {
-	A         metrics.Alarm
+	A         *metrics.Alarm // a pointer: the template calls its methods
 	Condition string
 	Period    string
 	Chart     timelineChart
@@ -387,7 +387,7 @@ func (c *Console) alarm(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusNotFound, "Alarm "+name+" does not exist.")
 		return
 	}
-	d := alarmData{A: a, Condition: condition(&a.AlarmConfig), Period: periodLabel(a.Period), URL: alarmURL(a.Name)}
+	d := alarmData{A: &a, Condition: condition(&a.AlarmConfig), Period: periodLabel(a.Period), URL: alarmURL(a.Name)}
 	p := time.Duration(a.Period) * time.Second
 	for _, rg := range chartRanges {
 		if w, _ := time.ParseDuration(rg.Value); w >= p && w/p <= maxChartPeriods {
@@ -406,7 +406,7 @@ func (c *Console) alarm(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	window, err := time.ParseDuration(d.Range)
-	if err != nil || window < p || window/p > maxChartPeriods {
+	if !slices.ContainsFunc(d.Ranges, func(rg struct{ Value, Label string }) bool { return rg.Value == d.Range }) {
 		c.fail(w, r, http.StatusBadRequest, "Chart range "+d.Range+" is not one of the choices for a "+d.Period+" period.")
 		return
 	}

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"crypto/tls"
+	"database/sql"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -29,10 +30,12 @@ type fixture struct {
 	t   *testing.T
 	c   *Console
 	j   *journal.Journal
+	db  *sql.DB
 	now time.Time
 }
 
-func newFixture(t *testing.T) *fixture {
+// newFixture starts a console over fresh stores; configure adds to its Config.
+func newFixture(t *testing.T, configure ...func(f *fixture, cfg *Config)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -53,9 +56,13 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
-	f := &fixture{t: t, j: j, now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
-	f.c, err = New(Config{Accounts: accounts, Recorder: recorder.New(j, recorder.Options{}), Operator: testAccount,
-		Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler)})
+	f := &fixture{t: t, j: j, db: db, now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	cfg := Config{Accounts: accounts, Recorder: recorder.New(j, recorder.Options{}), Operator: testAccount,
+		Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler)}
+	for _, c := range configure {
+		c(f, &cfg)
+	}
+	f.c, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +122,17 @@ func (cl *client) signIn(password string) *httptest.ResponseRecorder {
 
 // signIns returns the ConsoleLogin records in the journal.
 func (f *fixture) signIns() []*event.Record {
+	var out []*event.Record
+	for _, r := range f.records() {
+		if r.EventName == "ConsoleLogin" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// records returns every record in the journal.
+func (f *fixture) records() []*event.Record {
 	c := f.j.Cursor(0)
 	defer c.Close()
 	var out []*event.Record
@@ -135,9 +153,7 @@ func (f *fixture) signIns() []*event.Record {
 			if err != nil {
 				f.t.Fatal(err)
 			}
-			if r.EventName == "ConsoleLogin" {
-				out = append(out, r)
-			}
+			out = append(out, r)
 		}
 	}
 }

@@ -246,11 +246,11 @@ func (c *AlarmConfig) Validate() error {
 		arns   []string
 	}{{"OKActions", c.OKActions}, {"AlarmActions", c.AlarmActions}, {"InsufficientDataActions", c.InsufficientDataActions}} {
 		if len(l.arns) > 5 {
-			return invalid(l.member, "The collection %s must not have more than 5 members.", l.member)
+			return invalid("The collection %s must not have more than 5 members.", l.member)
 		}
 		for _, arn := range l.arns {
 			if !strings.HasPrefix(arn, "arn:") || len(arn) > 1024 {
-				return invalid(l.member, "The value %s for parameter %s is not a valid ARN.", arn, l.member)
+				return invalid("The value %s for parameter %s is not a valid ARN.", arn, l.member)
 			}
 		}
 	}
