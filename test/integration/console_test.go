@@ -40,8 +40,8 @@ func signIn(t *testing.T, ctx context.Context, s *cairntest.Server, password str
 		chromedp.SendKeys(chromedp.CSS(`#user`), "root"),
 		chromedp.SendKeys(chromedp.CSS(`#password`), password),
 		chromedp.Submit(chromedp.CSS(`#password`)),
-		chromedp.WaitReady(chromedp.CSS(`body`)),
-		chromedp.Sleep(200*time.Millisecond),
+		// The fresh form has neither: wait for the answer, a failure's alert or a signed-in page.
+		chromedp.WaitVisible(chromedp.CSS(`.alert, header.top`)),
 	)
 	if err != nil {
 		t.Fatalf("sign in: %v", err)
