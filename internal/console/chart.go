@@ -99,14 +99,14 @@ func columns(label string, cols []column, step time.Duration, threshold *float64
 	for i, col := range cols {
 		x := float64(c.Left) + float64(i)*slot
 		if col.Present {
-			top, h := min(y(col.Value), zero), math.Abs(y(col.Value)-zero)
-			if col.Value != 0 && h < 1 {
+			barY, h := min(y(col.Value), zero), math.Abs(y(col.Value)-zero)
+			if col.Value != 0 && h < 1 { // a small value stays visible
 				h = 1
 				if col.Value > 0 {
-					top = zero - 1
+					barY = zero - 1
 				}
 			}
-			c.Bars = append(c.Bars, vbar{X: x + 1, Y: top, W: max(slot-2, 1), H: h, Href: col.Href, Title: col.Title, Bad: col.Bad})
+			c.Bars = append(c.Bars, vbar{X: x + 1, Y: barY, W: max(slot-2, 1), H: h, Href: col.Href, Title: col.Title, Bad: col.Bad})
 		}
 		if i%every == 0 {
 			c.Ticks = append(c.Ticks, tick{X: x + slot/2, Label: col.Start.UTC().Format(layout)})
