@@ -267,8 +267,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 		Metrics: metricStore, Notify: sns, Logs: logStore})
 	con, err := console.New(console.Config{Accounts: accounts, Recorder: rec, Auditor: auditor, History: hist, Operator: operator,
 		Region: cfg.region, Regions: uniq(cfg.region, "us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1"), Logger: log,
-		Trails: &trail.Manager{Store: tr.store, Delivery: tr.delivery, Objects: tr.objects, CreateBuckets: cfg.createBuckets, LogGroups: logStore, Logger: log},
-		Lake:   lk})
+		Trails:    &trail.Manager{Store: tr.store, Delivery: tr.delivery, Objects: tr.objects, CreateBuckets: cfg.createBuckets, LogGroups: logStore, Logger: log},
+		Lake:      lk,
+		LogGroups: logStore, Metrics: metricStore, Notify: sns})
 	if err != nil {
 		ln.Close()
 		return err

@@ -195,15 +195,7 @@ func (s *Server) cwError(c *call, err error) *awsproto.Error {
 	}
 	var me *cw.Error
 	if errors.As(err, &me) {
-		shape := map[error]string{
-			cw.ErrInvalidParameter:   "InvalidParameterValueException",
-			cw.ErrMissingParameter:   "MissingRequiredParameterException",
-			cw.ErrInvalidCombination: "InvalidParameterCombinationException",
-			cw.ErrNotFound:           "ResourceNotFound",
-			cw.ErrLimitExceeded:      "LimitExceededFault",
-			cw.ErrInvalidFormat:      "InvalidFormatFault",
-			cw.ErrInvalidNextToken:   "InvalidNextToken",
-		}[me.Kind]
+		shape := me.Code()
 		if shape != "" {
 			e := awsproto.Errorf(shape, "%s", me.Message)
 			if me.Kind == cw.ErrNotFound {

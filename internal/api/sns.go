@@ -106,18 +106,14 @@ func (c *call) caller() notify.Caller {
 func (s *Server) notifyFail(c *call, err error) {
 	var ne *notify.Error
 	if errors.As(err, &ne) {
+		status := http.StatusBadRequest
 		switch ne.Kind {
-		case notify.NotFound:
-			c.fail(&awsproto.Error{Code: "NotFound", Message: ne.Message, Status: http.StatusNotFound}, snsError)
+		case notify.NotFound, notify.ResourceNotFound:
+			status = http.StatusNotFound
 		case notify.AuthorizationError:
-			c.fail(&awsproto.Error{Code: "AuthorizationError", Message: ne.Message, Status: http.StatusForbidden}, snsError)
-		case notify.ResourceNotFound:
-			c.fail(&awsproto.Error{Code: "ResourceNotFound", Message: ne.Message, Status: http.StatusNotFound}, snsError)
-		case notify.TagLimitExceeded:
-			c.fail(awsproto.Errorf("TagLimitExceeded", "%s", ne.Message), snsError)
-		default:
-			c.fail(awsproto.Errorf("InvalidParameter", "%s", ne.Message), snsError)
+			status = http.StatusForbidden
 		}
+		c.fail(&awsproto.Error{Code: ne.Code(), Message: ne.Message, Status: status}, snsError)
 		return
 	}
 	s.cfg.Logger.Error("sns operation failed", "request", c.id, "operation", c.op, "err", err)

@@ -2,6 +2,8 @@ package console
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"time"
 
 	"github.com/cairn-dev/cairn/internal/history"
@@ -12,16 +14,18 @@ import (
 
 type timelineChart struct {
 	W, H, Left, Base int
-	Max              int64
+	Top, Bottom      string // the axis labels: highest and lowest value
 	Label            string
 	Bad              bool
 	Bars             []vbar
 	Ticks            []tick
+	Threshold        *hline // nil: none
 }
 
 type vbar struct {
 	X, Y, W, H  float64
 	Href, Title string
+	Bad         bool // breaches the threshold
 }
 
 type tick struct {
@@ -29,42 +33,94 @@ type tick struct {
 	Label string
 }
 
+// hline is a horizontal line across the chart: an alarm's threshold.
+type hline struct {
+	Y     float64
+	Label string
+}
+
+// column is one period of a timeline: its value, if it has one.
+type column struct {
+	Start   time.Time
+	Value   float64
+	Present bool
+	Title   string
+	Href    string
+	Bad     bool
+}
+
 // newTimeline draws buckets as columns; href links a bucket to its events.
 func newTimeline(label string, buckets []history.Bucket, step time.Duration, href func(from, to time.Time) string) timelineChart {
-	c := timelineChart{W: 1200, H: 196, Left: 40, Base: 172, Label: label}
-	for _, b := range buckets {
-		c.Max = max(c.Max, b.N)
+	cols := make([]column, len(buckets))
+	for i, b := range buckets {
+		end := b.Start.Add(step)
+		cols[i] = column{Start: b.Start, Value: float64(b.N), Present: true, Href: href(b.Start, end.Add(-time.Second)),
+			Title: fmt.Sprintf("%s – %s UTC: %d", b.Start.UTC().Format("Jan 2 15:04"), end.UTC().Format("15:04"), b.N)}
 	}
-	if len(buckets) == 0 {
+	return columns(label, cols, step, nil)
+}
+
+// columns lays out a timeline. The value axis runs from the lowest to the highest of zero, the
+// values and the threshold (if any), so the threshold line is always inside the chart.
+func columns(label string, cols []column, step time.Duration, threshold *float64) timelineChart {
+	c := timelineChart{W: 1200, H: 196, Left: 40, Base: 172, Label: label}
+	lo, hi := 0.0, 0.0
+	for _, col := range cols {
+		if col.Present {
+			lo, hi = min(lo, col.Value), max(hi, col.Value)
+		}
+	}
+	if threshold != nil {
+		lo, hi = min(lo, *threshold), max(hi, *threshold)
+	}
+	c.Top, c.Bottom = formatNumber(hi), formatNumber(lo)
+	const top = 12.0
+	y := func(v float64) float64 {
+		if hi == lo {
+			return float64(c.Base)
+		}
+		return top + (hi-v)/(hi-lo)*(float64(c.Base)-top)
+	}
+	if threshold != nil {
+		c.Threshold = &hline{Y: y(*threshold), Label: "Threshold " + formatNumber(*threshold)}
+	}
+	if len(cols) == 0 {
 		return c
 	}
-	slot := float64(c.W-c.Left) / float64(len(buckets))
-	scale := 0.0
-	if c.Max > 0 {
-		scale = float64(c.Base-12) / float64(c.Max)
-	}
+	slot := float64(c.W-c.Left) / float64(len(cols))
 	layout := "15:04"
 	if step >= 6*time.Hour {
 		layout = "Jan 2"
 	} else if step >= time.Hour {
 		layout = "Jan 2 15h"
 	}
-	every := max(1, len(buckets)/6)
-	for i, b := range buckets {
-		h := float64(b.N) * scale
-		if b.N > 0 && h < 1 {
-			h = 1
-		}
+	every := max(1, len(cols)/6)
+	zero := y(0)
+	for i, col := range cols {
 		x := float64(c.Left) + float64(i)*slot
-		end := b.Start.Add(step)
-		c.Bars = append(c.Bars, vbar{X: x + 1, Y: float64(c.Base) - h, W: max(slot-2, 1), H: h,
-			Href:  href(b.Start, end.Add(-time.Second)),
-			Title: fmt.Sprintf("%s – %s UTC: %d", b.Start.UTC().Format("Jan 2 15:04"), end.UTC().Format("15:04"), b.N)})
+		if col.Present {
+			barY, h := min(y(col.Value), zero), math.Abs(y(col.Value)-zero)
+			if col.Value != 0 && h < 1 { // a small value stays visible
+				h = 1
+				if col.Value > 0 {
+					barY = zero - 1
+				}
+			}
+			c.Bars = append(c.Bars, vbar{X: x + 1, Y: barY, W: max(slot-2, 1), H: h, Href: col.Href, Title: col.Title, Bad: col.Bad})
+		}
 		if i%every == 0 {
-			c.Ticks = append(c.Ticks, tick{X: x + slot/2, Label: b.Start.UTC().Format(layout)})
+			c.Ticks = append(c.Ticks, tick{X: x + slot/2, Label: col.Start.UTC().Format(layout)})
 		}
 	}
 	return c
+}
+
+// formatNumber writes a chart value briefly: integers in full, others to four significant digits.
+func formatNumber(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return strconv.FormatInt(int64(v), 10)
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
 }
 
 type barChart struct {

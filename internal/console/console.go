@@ -21,6 +21,9 @@ import (
 	"github.com/cairn-dev/cairn/internal/history"
 	"github.com/cairn-dev/cairn/internal/iam"
 	"github.com/cairn-dev/cairn/internal/lake"
+	"github.com/cairn-dev/cairn/internal/logs"
+	"github.com/cairn-dev/cairn/internal/metrics"
+	"github.com/cairn-dev/cairn/internal/notify"
 	"github.com/cairn-dev/cairn/internal/recorder"
 	"github.com/cairn-dev/cairn/internal/trail"
 )
@@ -54,6 +57,11 @@ type Config struct {
 	Trails *trail.Manager // nil hides the trails pages
 	Lake   *lake.Lake     // nil hides the Lake pages
 
+	// Monitoring (monitor.go); each nil hides its pages.
+	LogGroups *logs.Store     // log groups and metric filters
+	Metrics   *metrics.Store  // alarms
+	Notify    *notify.Service // topics and subscriptions
+
 	SessionIdle time.Duration // default 1h
 	SessionMax  time.Duration // default 12h
 }
@@ -85,6 +93,7 @@ func (c *Console) navItems() []navItem {
 	if c.cfg.Lake != nil {
 		items = append(items, navItem{"lake", "Lake", Prefix + "lake"})
 	}
+	items = append(items, c.monitorNav()...)
 	return items
 }
 
@@ -137,6 +146,7 @@ func (c *Console) routes() {
 		c.mux.HandleFunc("POST "+Prefix+"trails/{name}/logging", c.auth(c.setLogging))
 	}
 	c.lakeRoutes()
+	c.monitorRoutes()
 	c.mux.HandleFunc(Prefix, c.auth(func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusNotFound, "There is no console page at "+r.URL.Path+".")
 	}))

@@ -35,8 +35,8 @@ type fixture struct {
 	now time.Time
 }
 
-// newFixture returns a console over a fresh data directory; opts add to its configuration.
-func newFixture(t *testing.T, opts ...func(*fixture, *Config)) *fixture {
+// newFixture starts a console over fresh stores; configure adds to its Config.
+func newFixture(t *testing.T, configure ...func(f *fixture, cfg *Config)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -60,8 +60,8 @@ func newFixture(t *testing.T, opts ...func(*fixture, *Config)) *fixture {
 	f := &fixture{t: t, j: j, db: db, rec: recorder.New(j, recorder.Options{Logger: slog.New(slog.DiscardHandler)}), now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
 	cfg := Config{Accounts: accounts, Recorder: f.rec, Operator: testAccount,
 		Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler)}
-	for _, o := range opts {
-		o(f, &cfg)
+	for _, c := range configure {
+		c(f, &cfg)
 	}
 	f.c, err = New(cfg)
 	if err != nil {
@@ -78,6 +78,13 @@ type client struct {
 }
 
 func (f *fixture) client() *client { return &client{f: f, cookies: map[string]*http.Cookie{}} }
+
+// post submits a form from the page at from, with the page's CSRF token.
+func (cl *client) post(from, action string, form url.Values) *httptest.ResponseRecorder {
+	cl.f.t.Helper()
+	form.Set("csrf", csrfOf(cl.f.t, cl.do("GET", from, nil)))
+	return cl.do("POST", action, form)
+}
 
 func (cl *client) do(method, path string, form url.Values) *httptest.ResponseRecorder {
 	var r *http.Request
@@ -124,7 +131,7 @@ func (cl *client) signIn(password string) *httptest.ResponseRecorder {
 // signIns returns the ConsoleLogin records in the journal.
 func (f *fixture) signIns() []*event.Record { return f.records("ConsoleLogin") }
 
-// records returns the journal's records of the event named name.
+// records returns the journal's records of the event named name, or all of them for "".
 func (f *fixture) records(name string) []*event.Record {
 	c := f.j.Cursor(0)
 	defer c.Close()
@@ -146,7 +153,7 @@ func (f *fixture) records(name string) []*event.Record {
 			if err != nil {
 				f.t.Fatal(err)
 			}
-			if r.EventName == name {
+			if name == "" || r.EventName == name {
 				out = append(out, r)
 			}
 		}

@@ -77,11 +77,11 @@ type editorData struct {
 	Store        string // the picked store's ID
 	SQL          string
 	Samples      []sample
-	History      []historyRow
+	History      []queryHistoryRow
 	HistoryError string // why the store's queries cannot be listed (it is pending deletion…)
 }
 
-type historyRow struct {
+type queryHistoryRow struct {
 	ID, Status, Statement string
 	Created               time.Time
 }
@@ -144,7 +144,7 @@ func (c *Console) editorData(r *http.Request, store string) (editorData, error) 
 		d.HistoryError = msg
 	}
 	for _, q := range qs {
-		row := historyRow{ID: q.ID, Status: q.Status, Created: q.Created}
+		row := queryHistoryRow{ID: q.ID, Status: q.Status, Created: q.Created}
 		// ListQueries names queries only; the statement is what tells them apart.
 		if full, err := c.cfg.Lake.DescribeQuery(r.Context(), lakeCaller(s), q.ID); err == nil {
 			row.Statement = full.Statement

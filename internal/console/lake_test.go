@@ -51,13 +51,6 @@ func lakeClient(t *testing.T) (*fixture, *client) {
 	return f, cl
 }
 
-// post submits a form with the session's CSRF token, read from page.
-func (cl *client) post(page, path string, form url.Values) *httptest.ResponseRecorder {
-	cl.f.t.Helper()
-	form.Set("csrf", csrfOf(cl.f.t, cl.do("GET", page, nil)))
-	return cl.do("POST", path, form)
-}
-
 var alertRE = regexp.MustCompile(`(?s)<div class="alert" role="alert">(.*?)</div>`)
 
 func alertOf(w *httptest.ResponseRecorder) string {

@@ -32,6 +32,19 @@ type Error struct {
 func (e *Error) Error() string { return e.Message }
 func (e *Error) Unwrap() error { return e.Kind }
 
+// Code is CloudWatch's error code for e's kind ("" for a kind it has none for).
+func (e *Error) Code() string { return errorCodes[e.Kind] }
+
+var errorCodes = map[error]string{
+	ErrInvalidParameter:   "InvalidParameterValueException",
+	ErrMissingParameter:   "MissingRequiredParameterException",
+	ErrInvalidCombination: "InvalidParameterCombinationException",
+	ErrNotFound:           "ResourceNotFound",
+	ErrLimitExceeded:      "LimitExceededFault",
+	ErrInvalidFormat:      "InvalidFormatFault",
+	ErrInvalidNextToken:   "InvalidNextToken",
+}
+
 func invalid(format string, args ...any) error {
 	return &Error{Kind: ErrInvalidParameter, Message: fmt.Sprintf(format, args...)}
 }
@@ -233,11 +246,11 @@ func (c *AlarmConfig) Validate() error {
 		arns   []string
 	}{{"OKActions", c.OKActions}, {"AlarmActions", c.AlarmActions}, {"InsufficientDataActions", c.InsufficientDataActions}} {
 		if len(l.arns) > 5 {
-			return invalid(l.member, "The collection %s must not have more than 5 members.", l.member)
+			return invalid("The collection %s must not have more than 5 members.", l.member)
 		}
 		for _, arn := range l.arns {
 			if !strings.HasPrefix(arn, "arn:") || len(arn) > 1024 {
-				return invalid(l.member, "The value %s for parameter %s is not a valid ARN.", arn, l.member)
+				return invalid("The value %s for parameter %s is not a valid ARN.", arn, l.member)
 			}
 		}
 	}
@@ -256,8 +269,8 @@ func validDimension(d Dimension) error {
 	return nil
 }
 
-// breaches reports whether value breaches the threshold: value <op> threshold.
-func (c *AlarmConfig) breaches(v float64) bool {
+// Breaches reports whether value breaches the threshold: value <op> threshold.
+func (c *AlarmConfig) Breaches(v float64) bool {
 	switch c.ComparisonOperator {
 	case "GreaterThanOrEqualToThreshold":
 		return v >= c.Threshold

@@ -76,7 +76,7 @@ func evaluate(c *AlarmConfig, state string, pts []period, now time.Time) outcome
 	}
 	breaching := 0
 	for _, i := range real {
-		if c.breaches(pts[i].Value) {
+		if c.Breaches(pts[i].Value) {
 			breaching++
 		}
 	}
@@ -139,7 +139,7 @@ func (o outcome) forceAlarm(c *AlarmConfig, state string, pts []period, ev []int
 func thresholdOutcome(c *AlarmConfig, state string, pts []period, ev []int, fill int, bad bool, now time.Time) outcome {
 	breaching := 0
 	for _, i := range ev {
-		if c.breaches(pts[i].Value) {
+		if c.Breaches(pts[i].Value) {
 			breaching++
 		}
 	}
@@ -165,7 +165,7 @@ func thresholdReason(c *AlarmConfig, state string, pts []period, ev []int, total
 	var shown []string
 	for k := len(ev) - 1; k >= 0; k-- { // newest first
 		p := pts[ev[k]]
-		if c.breaches(p.Value) == alarm {
+		if c.Breaches(p.Value) == alarm {
 			shown = append(shown, javaDouble(p.Value).String()+" ("+p.Start.UTC().Format("02/01/06 15:04:05")+")")
 		}
 	}

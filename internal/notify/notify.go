@@ -41,6 +41,21 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
+// Code is SNS's error code for e.
+func (e *Error) Code() string {
+	switch e.Kind {
+	case NotFound:
+		return "NotFound"
+	case AuthorizationError:
+		return "AuthorizationError"
+	case ResourceNotFound:
+		return "ResourceNotFound"
+	case TagLimitExceeded:
+		return "TagLimitExceeded"
+	}
+	return "InvalidParameter"
+}
+
 func invalid(format string, args ...any) error {
 	return &Error{Kind: InvalidParameter, Message: "Invalid parameter: " + fmt.Sprintf(format, args...)}
 }

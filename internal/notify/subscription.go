@@ -429,3 +429,57 @@ func (s *Service) SetSubscriptionAttribute(ctx context.Context, c Caller, arn, n
 	}
 	return nil
 }
+
+// SubscriptionState is a subscription with its confirmation status and delivery outcomes, as
+// the console shows it. Unlike the List operations it keeps a pending subscription's ARN, so
+// the owner can see and remove a subscription that was never confirmed.
+type SubscriptionState struct {
+	Subscription
+	Pending           bool
+	Delivered, Failed int64  // deliveries that succeeded, and that were given up
+	LastOutcome       string // "" before the first delivery
+	LastAt            time.Time
+}
+
+// TopicSubscriptions returns a topic's subscriptions, PageSize at a time, in ARN order.
+func (s *Service) TopicSubscriptions(ctx context.Context, c Caller, topic, token string) ([]SubscriptionState, string, error) {
+	if _, err := authorize(&c, topic, "TopicArn", "ListSubscriptionsByTopic"); err != nil {
+		return nil, "", err
+	}
+	after, err := parsePageToken(token)
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := s.topic(ctx, s.db, topic); err != nil {
+		return nil, "", err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT arn, owner, protocol, endpoint, topic_arn, status, delivered, failed, last_outcome, last_at
+		FROM sns_subscriptions WHERE topic_arn = ? AND status != 'deleted' AND arn > ? ORDER BY arn LIMIT ?`, topic, after, PageSize+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list subscriptions of %s: %w", topic, err)
+	}
+	defer rows.Close()
+	var out []SubscriptionState
+	for rows.Next() {
+		var st SubscriptionState
+		var status string
+		var at int64
+		if err := rows.Scan(&st.ARN, &st.Owner, &st.Protocol, &st.Endpoint, &st.TopicARN, &status, &st.Delivered, &st.Failed, &st.LastOutcome, &at); err != nil {
+			return nil, "", err
+		}
+		st.Pending = status == statusPending
+		if st.LastOutcome != "" {
+			st.LastAt = time.Unix(0, at).UTC()
+		}
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > PageSize {
+		out = out[:PageSize]
+		next = pageToken(out[PageSize-1].ARN)
+	}
+	return out, next, nil
+}

@@ -22,7 +22,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-dev-shm-usage", true))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 5*time.Minute) // the screenshots take minutes on a busy machine
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
@@ -40,8 +40,8 @@ func signIn(t *testing.T, ctx context.Context, s *cairntest.Server, password str
 		chromedp.SendKeys(chromedp.CSS(`#user`), "root"),
 		chromedp.SendKeys(chromedp.CSS(`#password`), password),
 		chromedp.Submit(chromedp.CSS(`#password`)),
-		chromedp.WaitReady(chromedp.CSS(`body`)),
-		chromedp.Sleep(200*time.Millisecond),
+		// The fresh form has neither: wait for the answer, a failure's alert or a signed-in page.
+		chromedp.WaitVisible(chromedp.CSS(`.alert, header.top`)),
 	)
 	if err != nil {
 		t.Fatalf("sign in: %v", err)

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/cairn-dev/cairn/internal/cairntest"
+	"github.com/cairn-dev/cairn/internal/notify"
 )
 
 // TestScreenshots regenerates docs/screenshots (make screenshots): every console page at
@@ -25,7 +27,11 @@ func TestScreenshots(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s := cairntest.Start(t, "--demo")
+	// An SNS endpoint and a mailbox, so the topic page has confirmed and pending subscriptions.
+	ep := cairntest.NewSNSEndpoint(t)
+	mb := cairntest.NewMailbox(t)
+	s := cairntest.Start(t, "--demo", "--smtp-addr", mb.Addr, "--smtp-from", "alerts@cairn.test", "--sns-endpoint-ca", ep.CAFile)
+	ep.CairnHost = s.Addr
 	ctx := browser(t)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
 		t.Fatal(err)
@@ -128,6 +134,14 @@ func TestScreenshots(t *testing.T) {
 	}
 	shot("lake-results", strings.TrimPrefix(results, s.Endpoint), "table.results")
 	shot("lake", "/console/lake?store="+store, "#sql")
+	monitoring(t, ctx, s, ep)
+	shot("log-groups", "/console/loggroups", "table")
+	shot("log-group", "/console/loggroups/CloudTrail/DefaultLogGroup", "table")
+	shot("topics", "/console/topics", "table")
+	shot("topic", "/console/topics/security-alerts", "table")
+	shot("alarms", "/console/alarms", "table")
+	shot("alarm", "/console/alarms/show?name=Console+sign-in+failures", "svg.chart")
+	shot("alarm-edit", "/console/alarms/edit?name=Console+sign-in+failures", "#threshold")
 }
 
 func firstCell(rows [][]string) string {
@@ -135,4 +149,70 @@ func firstCell(rows [][]string) string {
 		return ""
 	}
 	return rows[0][0]
+}
+
+// monitoring sets up what the monitoring pages show: log groups with the CIS pack and the
+// failed sign-ins filter (made in the console), a topic with a confirmed HTTPS and a pending
+// email subscription, and alarms in each state, one with three hours of metric data.
+func monitoring(t *testing.T, ctx context.Context, s *cairntest.Server, ep *cairntest.SNSEndpoint) {
+	t.Helper()
+	for _, g := range []string{"CloudTrail/DefaultLogGroup", "app/api-access"} {
+		browse(t, ctx, "create log group "+g,
+			chromedp.Navigate(s.Endpoint+"/console/loggroups"),
+			chromedp.WaitVisible(chromedp.CSS(`#name`)),
+			chromedp.SendKeys(chromedp.CSS(`#name`), g),
+			chromedp.SetValue(chromedp.CSS(`#retention`), "365"),
+			chromedp.Submit(chromedp.CSS(`#name`)),
+			chromedp.WaitVisible(chromedp.CSS(`.flash`)),
+		)
+	}
+	browse(t, ctx, "install the CIS pack",
+		chromedp.Navigate(s.Endpoint+"/console/loggroups/CloudTrail/DefaultLogGroup"),
+		chromedp.WaitVisible(chromedp.CSS(`#cis-namespace`)),
+		chromedp.Submit(chromedp.CSS(`#cis-namespace`)),
+		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
+		chromedp.SendKeys(chromedp.CSS(`#filter`), "ConsoleSignInFailures"),
+		chromedp.SetValue(chromedp.CSS(`#pattern`), signInFailures),
+		chromedp.SendKeys(chromedp.CSS(`#namespace`), "CloudTrailMetrics"),
+		chromedp.SendKeys(chromedp.CSS(`#metric`), "ConsoleSigninFailureCount"),
+		chromedp.Submit(chromedp.CSS(`#filter`)),
+		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
+	)
+	aws := cairntest.Tool(t, "aws")
+	cli := func(out any, args ...string) { t.Helper(); awsCLI(t, s, aws, out, args...) }
+	var topic struct{ TopicArn string }
+	cli(&topic, "sns", "create-topic", "--name", "security-alerts")
+	cli(nil, "sns", "create-topic", "--name", "ops-pager")
+	cli(nil, "sns", "subscribe", "--topic-arn", topic.TopicArn, "--protocol", "https", "--notification-endpoint", ep.URL)
+	cli(nil, "sns", "subscribe", "--topic-arn", topic.TopicArn, "--protocol", "email", "--notification-endpoint", "secops@example.com")
+	cairntest.WaitFor(t, 30*time.Second, "the HTTPS subscription confirmed", func() bool {
+		var attrs struct{ Attributes map[string]string }
+		cli(&attrs, "sns", "get-topic-attributes", "--topic-arn", topic.TopicArn)
+		return attrs.Attributes["SubscriptionsConfirmed"] == "1"
+	})
+	alarm := func(name, namespace, metric, threshold, missing string, actions ...string) {
+		args := []string{"cloudwatch", "put-metric-alarm", "--alarm-name", name, "--namespace", namespace, "--metric-name", metric,
+			"--statistic", "Sum", "--period", "300", "--evaluation-periods", "1", "--threshold", threshold,
+			"--comparison-operator", "GreaterThanOrEqualToThreshold", "--treat-missing-data", missing}
+		if len(actions) > 0 {
+			args = append(args, "--alarm-actions")
+			args = append(args, actions...)
+		}
+		cli(nil, args...)
+	}
+	alarm("Console sign-in failures", "CloudTrailMetrics", "ConsoleSigninFailureCount", "2", "notBreaching", topic.TopicArn)
+	alarm("CIS 4.3 root account usage", "CISBenchmark", "RootAccountUsage", "1", "notBreaching", topic.TopicArn)
+	alarm("CIS 4.1 unauthorized API calls", "CISBenchmark", "UnauthorizedAPICalls", "5", "missing")
+	// Three hours of failed sign-ins, a few now and then and three in the last five minutes.
+	var data []map[string]any
+	now := time.Now().UTC()
+	for i, n := range []int{1, 0, 0, 1, 0, 2, 0, 0, 0, 1, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 3} {
+		if n > 0 {
+			data = append(data, map[string]any{"MetricName": "ConsoleSigninFailureCount", "Value": n,
+				"Timestamp": now.Add(-time.Duration(34-i) * 5 * time.Minute).Format(time.RFC3339)})
+		}
+	}
+	b, _ := json.Marshal(data)
+	cli(nil, "cloudwatch", "put-metric-data", "--namespace", "CloudTrailMetrics", "--metric-data", string(b))
+	ep.Await(notify.TypeNotification, nil)
 }
