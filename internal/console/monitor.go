@@ -1,7 +1,6 @@
 package console
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -10,7 +9,6 @@ import (
 	"github.com/cairn-dev/cairn/internal/logs"
 	"github.com/cairn-dev/cairn/internal/metrics"
 	"github.com/cairn-dev/cairn/internal/notify"
-	"github.com/cairn-dev/cairn/internal/recorder"
 )
 
 // The monitoring pages (loggroups.go, alarms.go, topics.go) change log groups, alarms and topics
@@ -79,47 +77,12 @@ func statusOf(notFound bool) int {
 	return http.StatusBadRequest
 }
 
-// errorCode is the AWS error code the API answers err with.
-func errorCode(err error) string {
-	var le *logs.Error
-	var me *metrics.Error
-	var ne *notify.Error
-	switch {
-	case errors.As(err, &le):
-		return le.Kind.Error()
-	case errors.As(err, &me):
-		return me.Code()
-	case errors.As(err, &ne):
-		return ne.Code()
-	}
-	return "InternalFailure"
-}
-
 // Event sources of the monitoring services, as CloudTrail names them.
 const (
 	logsSource       = "logs.amazonaws.com"
 	monitoringSource = "monitoring.amazonaws.com"
 	snsSource        = "sns.amazonaws.com"
 )
-
-// record records a change made in the console as the API call it stands for (see audit in
-// trails.go), for the monitoring services.
-func (c *Console) record(r *http.Request, source, name string, params, response any, err error) {
-	if c.cfg.Auditor == nil {
-		return
-	}
-	s := sessionFrom(r)
-	call := recorder.Call{Time: c.cfg.Now(), Identity: s.Principal.Identity(), Account: s.Principal.AccountID, Region: s.Region,
-		Source: source, Name: name, SourceIP: clientIP(r), UserAgent: r.UserAgent()}
-	call.RequestParameters, _ = json.Marshal(params)
-	switch {
-	case err != nil:
-		call.ErrorCode, call.ErrorMessage = errorCode(err), err.Error()
-	case response != nil:
-		call.ResponseElements, _ = json.Marshal(response)
-	}
-	c.cfg.Auditor.Audit(r.Context(), call)
-}
 
 // failWith shows err: the domain's message for a user error, cairn's failure otherwise.
 func (c *Console) failWith(w http.ResponseWriter, r *http.Request, what string, err error) {
