@@ -3,7 +3,11 @@
 package integration
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
@@ -289,4 +294,63 @@ func TestIngestAnswersPerRecord(t *testing.T) {
 	if err != nil || again.Duplicates != 1 {
 		t.Fatalf("retried batch: %+v %v", again, err)
 	}
+
+	// Plain bodies, as curl or any HTTP client sends them: NDJSON, {"Records":[…]} and gzip
+	// named by Content-Encoding only.
+	plain := record("plain-1", "A", cairntest.AccountID, "us-east-1", time.Now(), "")
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	zw.Write(record("gz-1", "A", cairntest.AccountID, "us-east-1", time.Now(), ""))
+	zw.Close()
+	for _, tt := range []struct {
+		name, ctype, encoding string
+		body                  []byte
+		want                  string
+	}{
+		{"NDJSON", ingest.ContentTypeNDJSON, "", append(append(plain, '\n'), `{"eventName":"A"}`...), "recorded,rejected"},
+		{"Records", ingest.ContentTypeJSON, "", []byte(`{"Records":[` + string(ok) + `,` + string(plain) + `]}`), "duplicate,duplicate"},
+		{"gzip", ingest.ContentTypeNDJSON, "gzip", zipped.Bytes(), "recorded"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var resp ingest.Response
+			if code := postSigned(t, s, ingest.Path, tt.ctype, tt.encoding, tt.body, &resp); code != http.StatusOK {
+				t.Fatalf("HTTP %d", code)
+			}
+			var got []string
+			for _, r := range resp.Results {
+				got = append(got, string(r.Status))
+			}
+			if strings.Join(got, ",") != tt.want {
+				t.Errorf("results %+v, want %s", resp.Results, tt.want)
+			}
+		})
+	}
+}
+
+// postSigned posts body to path, signed for the cloudtrail service, and decodes the JSON answer.
+func postSigned(t *testing.T, s *cairntest.Server, path, ctype, encoding string, body []byte, out any) int {
+	t.Helper()
+	ctx := context.Background()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.Endpoint+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", ctype)
+	if encoding != "" {
+		req.Header.Set("Content-Encoding", encoding)
+	}
+	creds, _ := s.AWSConfig().Credentials.Retrieve(ctx)
+	sum := sha256.Sum256(body)
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "cloudtrail", cairntest.Region, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatalf("HTTP %d, answer: %v", resp.StatusCode, err)
+	}
+	return resp.StatusCode
 }
