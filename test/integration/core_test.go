@@ -206,6 +206,36 @@ func TestLookupEventsErrors(t *testing.T) {
 	}
 	_, err = client.LookupEvents(context.Background(), &cloudtrail.LookupEventsInput{LookupAttributes: attr("EventName", "B"), NextToken: page.NextToken})
 	assertAPIError(t, err, "InvalidNextTokenException", http.StatusBadRequest)
+
+	// Self-audit: each of these calls is a management event of the caller's account, with
+	// who, from where, what was asked and what failed.
+	type auditRecord struct {
+		EventSource, EventName, EventCategory, SourceIPAddress, UserAgent, ErrorCode, ErrorMessage, RecipientAccountID string
+		ReadOnly, ManagementEvent                                                                                      bool
+		UserIdentity                                                                                                   struct{ Type, AccountID, AccessKeyID, ARN string }
+		RequestParameters                                                                                              struct{ MaxResults int }
+	}
+	var rec auditRecord
+	cairntest.WaitFor(t, 5*time.Second, "the failed call's own event", func() bool {
+		out, err := client.LookupEvents(context.Background(), &cloudtrail.LookupEventsInput{LookupAttributes: attr("EventName", "LookupEvents")})
+		if err != nil {
+			return false
+		}
+		for _, e := range out.Events {
+			rec = auditRecord{}
+			json.Unmarshal([]byte(aws.ToString(e.CloudTrailEvent)), &rec)
+			if rec.ErrorCode == "InvalidMaxResultsException" && rec.RequestParameters.MaxResults == 51 {
+				return true
+			}
+		}
+		return false
+	})
+	if rec.EventSource != "cloudtrail.amazonaws.com" || rec.EventCategory != "Management" || !rec.ManagementEvent || !rec.ReadOnly ||
+		rec.ErrorMessage == "" || rec.SourceIPAddress != "127.0.0.1" || !strings.Contains(rec.UserAgent, "aws-sdk-go-v2") ||
+		rec.RecipientAccountID != cairntest.AccountID || rec.UserIdentity.Type != "Root" || rec.UserIdentity.AccountID != cairntest.AccountID ||
+		rec.UserIdentity.AccessKeyID != cairntest.AccessKey || rec.UserIdentity.ARN != "arn:aws:iam::"+cairntest.AccountID+":root" {
+		t.Errorf("self-audit record: %+v", rec)
+	}
 }
 
 func assertAPIError(t *testing.T, err error, code string, status int) {
