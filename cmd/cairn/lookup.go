@@ -182,6 +182,7 @@ func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.IntVar(&maxResults, "max-results", 0, "one request for this many events (1-50), no pagination, as the aws CLI")
 	fs.StringVar(&nextToken, "next-token", "", "one request continuing from the server's NextToken, no pagination, as the aws CLI")
 	fs.BoolVar(&noPaginate, "no-paginate", false, "one request only; prints the server's NextToken")
+	cliInput := fs.String("cli-input-json", "", "the request as JSON, or file://PATH, as aws cloudtrail lookup-events --generate-cli-skeleton shows it; flags override its members")
 	fs.StringVar(&output, "output", "table", "table or json")
 	fs.StringVar(&endpoint, "endpoint-url", "", "cairn endpoint (default AWS_ENDPOINT_URL, else from <data>/admin.env)")
 	fs.StringVar(&region, "region", "", "region (default AWS_REGION / AWS_DEFAULT_REGION, else from admin.env)")
@@ -202,9 +203,15 @@ func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if maxItems < 0 {
 		return fmt.Errorf("--max-items %d: want a positive number", maxItems)
 	}
-	// As the aws CLI: naming the API's own paging members turns pagination off.
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *cliInput != "" {
+		if err := applyCLIInput(fs, *cliInput, set); err != nil {
+			return err
+		}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	}
+	// As the aws CLI: naming the API's own paging members turns pagination off.
 	if set["max-results"] || set["next-token"] {
 		noPaginate = true
 	}
@@ -250,6 +257,50 @@ func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	return printLookup(stdout, output, events, next)
+}
+
+// applyCLIInput sets the flags that set (the flags given) lacks from the members of a
+// LookupEvents request in JSON, as the aws CLI's --cli-input-json.
+func applyCLIInput(fs *flag.FlagSet, input string, set map[string]bool) error {
+	if path, ok := strings.CutPrefix(input, "file://"); ok {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("--cli-input-json: %w", err)
+		}
+		input = string(b)
+	}
+	var in struct {
+		LookupAttributes   json.RawMessage
+		StartTime, EndTime json.RawMessage // ISO 8601 text or epoch seconds
+		EventCategory      *string
+		MaxResults         *int
+		NextToken          *string
+	}
+	dec := json.NewDecoder(strings.NewReader(input))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return fmt.Errorf("--cli-input-json: not a LookupEvents request (members LookupAttributes, StartTime, EndTime, EventCategory, MaxResults, NextToken): %v", err)
+	}
+	members := []struct {
+		flag, value string
+		present     bool
+	}{
+		{"lookup-attributes", string(in.LookupAttributes), len(in.LookupAttributes) > 0 && string(in.LookupAttributes) != "null"},
+		{"start-time", strings.Trim(string(in.StartTime), `"`), len(in.StartTime) > 0 && string(in.StartTime) != "null"},
+		{"end-time", strings.Trim(string(in.EndTime), `"`), len(in.EndTime) > 0 && string(in.EndTime) != "null"},
+		{"event-category", aws.ToString(in.EventCategory), in.EventCategory != nil},
+		{"max-results", strconv.Itoa(aws.ToInt(in.MaxResults)), in.MaxResults != nil},
+		{"next-token", aws.ToString(in.NextToken), in.NextToken != nil},
+	}
+	for _, m := range members {
+		if !m.present || set[m.flag] {
+			continue
+		}
+		if err := fs.Set(m.flag, m.value); err != nil {
+			return fmt.Errorf("--cli-input-json: %s: %w", m.flag, err)
+		}
+	}
+	return nil
 }
 
 // lookupAPI is the one call paginateLookup makes.

@@ -2,10 +2,15 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -159,5 +164,53 @@ func TestPaginateLookup(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestApplyCLIInput(t *testing.T) {
+	newFlags := func() (*flag.FlagSet, *attrFlag, **time.Time, *int, *string) {
+		fs := flag.NewFlagSet("lookup", flag.ContinueOnError)
+		var attrs attrFlag
+		var start, end *time.Time
+		fs.Var(&attrs, "lookup-attributes", "")
+		fs.Var(timeFlag{&start}, "start-time", "")
+		fs.Var(timeFlag{&end}, "end-time", "")
+		fs.String("event-category", "", "")
+		maxResults := fs.Int("max-results", 0, "")
+		nextToken := fs.String("next-token", "", "")
+		return fs, &attrs, &start, maxResults, nextToken
+	}
+	fs, attrs, start, maxResults, nextToken := newFlags()
+	in := `{"LookupAttributes":[{"AttributeKey":"EventName","AttributeValue":"X"}],"StartTime":1567296000,"EndTime":"2019-09-30T23:59:59Z","MaxResults":5,"NextToken":"t"}`
+	if err := applyCLIInput(fs, in, map[string]bool{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(*attrs) != 1 || aws.ToString((*attrs)[0].AttributeValue) != "X" || *start == nil || !(*start).Equal(time.Date(2019, 9, 1, 0, 0, 0, 0, time.UTC)) ||
+		*maxResults != 5 || *nextToken != "t" {
+		t.Errorf("attrs %v start %v max %d token %q", *attrs, *start, *maxResults, *nextToken)
+	}
+	// A flag given on the command line wins over the member.
+	fs, _, _, maxResults, _ = newFlags()
+	fs.Set("max-results", "7")
+	if err := applyCLIInput(fs, in, map[string]bool{"max-results": true}); err != nil || *maxResults != 7 {
+		t.Errorf("max-results %d, %v", *maxResults, err)
+	}
+	// From a file, and errors that name what is wrong.
+	path := filepath.Join(t.TempDir(), "in.json")
+	os.WriteFile(path, []byte(`{"EventCategory":"insight"}`), 0o600)
+	fs, _, _, _, _ = newFlags()
+	if err := applyCLIInput(fs, "file://"+path, map[string]bool{}); err != nil || fs.Lookup("event-category").Value.String() != "insight" {
+		t.Errorf("file: %v", err)
+	}
+	for in, want := range map[string]string{
+		`{"MaxItems":3}`:             `unknown field "MaxItems"`,
+		`{"StartTime":"yesterday"}`:  `start-time: invalid time "yesterday"`,
+		`{"LookupAttributes":[{}]}`:  "no AttributeKey",
+		"file:///nonexistent/x.json": "no such file",
+	} {
+		fs, _, _, _, _ := newFlags()
+		if err := applyCLIInput(fs, in, map[string]bool{}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("applyCLIInput(%s) = %v, want %q", in, err, want)
+		}
 	}
 }

@@ -169,6 +169,11 @@ func TestLookupCommandPaginates(t *testing.T) {
 	if !slices.Equal(rest, want[20:]) || next != "" {
 		t.Fatalf("the rest through the aws CLI: %v (next %q), want %v", rest, next, want[20:])
 	}
+	// The request as JSON, as --cli-input-json takes it; --page-size paginates it.
+	all, _ := lookup("cairn", "--cli-input-json", `{"LookupAttributes":[{"AttributeKey":"EventName","AttributeValue":"TerminateInstances"}]}`, "--page-size", "50")
+	if !slices.Equal(all, want) {
+		t.Fatalf("--cli-input-json: %d events, want %d", len(all), len(want))
+	}
 	// And cairn lookup takes the aws CLI's tokens.
 	_, next = lookup(cairntest.Tool(t, "aws"), "--lookup-attributes", "AttributeKey=EventName,AttributeValue=TerminateInstances",
 		"--page-size", "4", "--max-items", "6")
