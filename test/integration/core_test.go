@@ -71,6 +71,10 @@ func seedSeptember(t *testing.T, s *cairntest.Server) []string {
 		record("other-name", "RunInstances", cairntest.AccountID, "ap-northeast-1", sept.Add(time.Hour), ""),
 		record("august", "TerminateInstances", cairntest.AccountID, "ap-northeast-1", sept.Add(-time.Hour), ""),
 		record("data-event", "TerminateInstances", cairntest.AccountID, "ap-northeast-1", sept.Add(time.Hour), `"x":1,"eventCategory":"Data"`),
+		// An Insights event about TerminateInstances: only EventCategory=insight returns it.
+		[]byte(`{"eventVersion":"1.07","eventTime":"2019-09-02T00:00:00Z","awsRegion":"ap-northeast-1","eventID":"insight-1","eventType":"AwsCloudTrailInsight","recipientAccountId":"`+
+			cairntest.AccountID+`","sharedEventID":"shared-1","insightDetails":{"state":"Start","eventSource":"ec2.amazonaws.com","eventName":"TerminateInstances","insightType":"ApiCallRateInsight",`+
+			`"insightContext":{"statistics":{"baseline":{"average":0.1},"insight":{"average":9}}}},"eventCategory":"Insight"}`),
 	)
 	resp, err := ingestClient(s).Send(context.Background(), recs)
 	if err != nil {
@@ -120,6 +124,17 @@ func TestLookupEventsSeedScenarioSDK(t *testing.T) {
 	}
 	if wantPages := (len(want) + 6) / 7; pages != wantPages {
 		t.Errorf("%d pages, want %d", pages, wantPages)
+	}
+
+	// EventCategory=insight: the Insights event alone, named by its insightDetails.
+	in.EventCategory, in.NextToken = types.EventCategoryInsight, nil
+	out, err := client.LookupEvents(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Events) != 1 || aws.ToString(out.Events[0].EventId) != "insight-1" || aws.ToString(out.Events[0].EventName) != "TerminateInstances" ||
+		aws.ToString(out.Events[0].EventSource) != "ec2.amazonaws.com" || !strings.Contains(aws.ToString(out.Events[0].CloudTrailEvent), `"insightType":"ApiCallRateInsight"`) {
+		t.Errorf("insight lookup: %+v", out.Events)
 	}
 }
 
