@@ -197,19 +197,18 @@ func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if output != "table" && output != "json" {
 		return fmt.Errorf("--output %q: want table or json", output)
 	}
-	if pageSize < 0 || pageSize > history.MaxMaxResults {
-		return fmt.Errorf("--page-size %d: want 1 to %d", pageSize, history.MaxMaxResults)
-	}
-	if maxItems < 0 {
-		return fmt.Errorf("--max-items %d: want a positive number", maxItems)
+	if *cliInput != "" {
+		if err := applyCLIInput(fs, *cliInput); err != nil {
+			return err
+		}
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if *cliInput != "" {
-		if err := applyCLIInput(fs, *cliInput, set); err != nil {
-			return err
-		}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["page-size"] && (pageSize < 1 || pageSize > history.MaxMaxResults) {
+		return fmt.Errorf("--page-size %d: want 1 to %d", pageSize, history.MaxMaxResults)
+	}
+	if set["max-items"] && maxItems < 1 {
+		return fmt.Errorf("--max-items %d: want a positive number", maxItems)
 	}
 	// As the aws CLI: naming the API's own paging members turns pagination off.
 	if set["max-results"] || set["next-token"] {
@@ -259,9 +258,11 @@ func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return printLookup(stdout, output, events, next)
 }
 
-// applyCLIInput sets the flags that set (the flags given) lacks from the members of a
+// applyCLIInput sets the flags not given on the command line from the members of a
 // LookupEvents request in JSON, as the aws CLI's --cli-input-json.
-func applyCLIInput(fs *flag.FlagSet, input string, set map[string]bool) error {
+func applyCLIInput(fs *flag.FlagSet, input string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	if path, ok := strings.CutPrefix(input, "file://"); ok {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -293,7 +294,7 @@ func applyCLIInput(fs *flag.FlagSet, input string, set map[string]bool) error {
 		{"next-token", aws.ToString(in.NextToken), in.NextToken != nil},
 	}
 	for _, m := range members {
-		if !m.present || set[m.flag] {
+		if !m.present || given[m.flag] {
 			continue
 		}
 		if err := fs.Set(m.flag, m.value); err != nil {

@@ -182,7 +182,7 @@ func TestApplyCLIInput(t *testing.T) {
 	}
 	fs, attrs, start, maxResults, nextToken := newFlags()
 	in := `{"LookupAttributes":[{"AttributeKey":"EventName","AttributeValue":"X"}],"StartTime":1567296000,"EndTime":"2019-09-30T23:59:59Z","MaxResults":5,"NextToken":"t"}`
-	if err := applyCLIInput(fs, in, map[string]bool{}); err != nil {
+	if err := applyCLIInput(fs, in); err != nil {
 		t.Fatal(err)
 	}
 	if len(*attrs) != 1 || aws.ToString((*attrs)[0].AttributeValue) != "X" || *start == nil || !(*start).Equal(time.Date(2019, 9, 1, 0, 0, 0, 0, time.UTC)) ||
@@ -192,14 +192,14 @@ func TestApplyCLIInput(t *testing.T) {
 	// A flag given on the command line wins over the member.
 	fs, _, _, maxResults, _ = newFlags()
 	fs.Set("max-results", "7")
-	if err := applyCLIInput(fs, in, map[string]bool{"max-results": true}); err != nil || *maxResults != 7 {
+	if err := applyCLIInput(fs, in); err != nil || *maxResults != 7 {
 		t.Errorf("max-results %d, %v", *maxResults, err)
 	}
 	// From a file, and errors that name what is wrong.
 	path := filepath.Join(t.TempDir(), "in.json")
 	os.WriteFile(path, []byte(`{"EventCategory":"insight"}`), 0o600)
 	fs, _, _, _, _ = newFlags()
-	if err := applyCLIInput(fs, "file://"+path, map[string]bool{}); err != nil || fs.Lookup("event-category").Value.String() != "insight" {
+	if err := applyCLIInput(fs, "file://"+path); err != nil || fs.Lookup("event-category").Value.String() != "insight" {
 		t.Errorf("file: %v", err)
 	}
 	for in, want := range map[string]string{
@@ -209,7 +209,7 @@ func TestApplyCLIInput(t *testing.T) {
 		"file:///nonexistent/x.json": "no such file",
 	} {
 		fs, _, _, _, _ := newFlags()
-		if err := applyCLIInput(fs, in, map[string]bool{}); err == nil || !strings.Contains(err.Error(), want) {
+		if err := applyCLIInput(fs, in); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("applyCLIInput(%s) = %v, want %q", in, err, want)
 		}
 	}
