@@ -105,18 +105,21 @@ func TestLookupCommand(t *testing.T) {
 		t.Errorf("table output:\n%s", out)
 	}
 
-	for _, args := range [][]string{
-		{"--max-results", "99"},                    // the server's answer, as the aws CLI shows it
-		{"--max-results", "5", "--max-items", "5"}, // the aws CLI refuses paging arguments without pagination
-		{"--page-size", "51"},
-		{"--lookup-attributes", `[{"AttributeKey":`},
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--max-results", "99"}, "InvalidMaxResultsException"}, // the server's answer, as the aws CLI shows it
+		// The aws CLI refuses paging arguments once pagination is off.
+		{[]string{"--max-results", "5", "--max-items", "5"}, "--max-items: pagination arguments"},
+		{[]string{"--page-size", "51"}, "--page-size 51"},
+		{[]string{"--lookup-attributes", `[{"AttributeKey":`}, "not valid JSON"},
 	} {
-		bad := exec.Command(cairntest.Binary(t), append([]string{"lookup"}, args...)...)
+		bad := exec.Command(cairntest.Binary(t), append([]string{"lookup"}, tt.args...)...)
 		bad.Env = s.Env()
 		out, err = bad.CombinedOutput()
-		want := map[string]string{"99": "InvalidMaxResultsException", "5": "--max-items: pagination arguments", "51": "--page-size 51", `[{"AttributeKey":`: "not valid JSON"}[args[1]]
-		if err == nil || !strings.Contains(string(out), want) {
-			t.Errorf("cairn lookup %q: %v, want %q in\n%s", args, err, want, out)
+		if err == nil || !strings.Contains(string(out), tt.want) {
+			t.Errorf("cairn lookup %q: %v, want %q in\n%s", tt.args, err, tt.want, out)
 		}
 	}
 }
