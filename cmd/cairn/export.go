@@ -47,7 +47,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&fields, "fields", "", "comma-separated columns for tsv, csv and parquet (dotted paths)")
 	fs.BoolVar(&noHeader, "no-header", false, "tsv and csv: no first line naming the columns")
 	fs.StringVar(&out, "out", "", "write to this file instead of stdout; the directory for --format cloudtrail")
-	fs.Var(&attrs, "lookup-attributes", "AttributeKey=KEY,AttributeValue=VALUE as for lookup-events (repeat to AND several)")
+	fs.Var(&attrs, "lookup-attributes", "AttributeKey=KEY,AttributeValue=VALUE as for lookup-events: several after one flag or the flag repeated (ANDed), or the JSON form")
 	fs.Var(timeFlag{&start}, "start-time", "events at or after this time")
 	fs.Var(timeFlag{&end}, "end-time", "events at or before this time")
 	fs.Var(&accounts, "account", "events of this account (repeatable, or comma-separated)")
@@ -58,7 +58,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprint(stderr, exportUsage)
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, expandAttrArgs(args)); err != nil {
 		return err
 	}
 	q := exporter.Query{Accounts: accounts, Regions: regions, Categories: cats}

@@ -460,3 +460,28 @@ func TestImportResumesExactlyAfterCrashes(t *testing.T) {
 	e.close()
 	checkExactlyOnce(t, dir, st.Events)
 }
+
+// A rejected record's eventID in the report is its own, not bytes of a later record that
+// reused its place in the batch buffer.
+func TestRejectionNamesItsEventID(t *testing.T) {
+	dir := t.TempDir()
+	// Outside an AWSLogs/<account>/ folder a record without recipientAccountId is rejected.
+	writeFile(t, filepath.Join(dir, "loose.jsonl"), []byte(strings.Join([]string{
+		`{"eventVersion":"1.08","eventID":"first-id","eventName":"A","eventSource":"s3.amazonaws.com"}`,
+		`{"eventVersion":"1.08","eventID":"zzzzzzzz","eventName":"A","eventSource":"s3.amazonaws.com"}`,
+		`{"eventVersion":"1.08","eventID":"kept-id","eventName":"A","eventSource":"s3.amazonaws.com","recipientAccountId":"` + acct + `"}`,
+	}, "\n")))
+	e := openEnv(t, t.TempDir(), 0)
+	sum, err := e.run(Config{}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Problems) != 1 || len(sum.Problems[0].Rejects) != 2 || sum.Recorded != 1 {
+		t.Fatalf("summary %+v", sum)
+	}
+	for i, want := range []string{"first-id", "zzzzzzzz"} {
+		if got := sum.Problems[0].Rejects[i].EventID; got != want {
+			t.Errorf("rejection %d names eventID %q, want %q", i, got, want)
+		}
+	}
+}

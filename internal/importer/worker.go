@@ -434,7 +434,8 @@ func (fr *fileRun) reject(i int64, eventID, reason string) {
 	fr.run.Rejected++
 	fr.report.Rejected++
 	if len(fr.report.Rejects) < maxRejects {
-		fr.report.Rejects = append(fr.report.Rejects, Rejection{Index: i, EventID: eventID, Reason: reason})
+		// eventID may point into the batch arena, which the next record overwrites.
+		fr.report.Rejects = append(fr.report.Rejects, Rejection{Index: i, EventID: strings.Clone(eventID), Reason: reason})
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,7 +95,7 @@ func TestLookupCommand(t *testing.T) {
 		t.Fatalf("%d events, %v:\n%.300s", len(resp.Events), err, out)
 	}
 
-	table := exec.Command(cairntest.Binary(t), "lookup", "--region", "ap-northeast-1", "--max-results", "5", "--max-items", "5")
+	table := exec.Command(cairntest.Binary(t), "lookup", "--region", "ap-northeast-1", "--max-results", "5")
 	table.Env = s.Env()
 	out, err = table.Output()
 	if err != nil {
@@ -104,11 +105,84 @@ func TestLookupCommand(t *testing.T) {
 		t.Errorf("table output:\n%s", out)
 	}
 
-	bad := exec.Command(cairntest.Binary(t), "lookup", "--max-results", "99")
-	bad.Env = s.Env()
-	out, err = bad.CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "InvalidMaxResultsException") {
-		t.Errorf("bad request: %v\n%s", err, out)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--max-results", "99"}, "InvalidMaxResultsException"}, // the server's answer, as the aws CLI shows it
+		// The aws CLI refuses paging arguments once pagination is off.
+		{[]string{"--max-results", "5", "--max-items", "5"}, "--max-items: pagination arguments"},
+		{[]string{"--page-size", "51"}, "--page-size 51"},
+		{[]string{"--lookup-attributes", `[{"AttributeKey":`}, "not valid JSON"},
+	} {
+		bad := exec.Command(cairntest.Binary(t), append([]string{"lookup"}, tt.args...)...)
+		bad.Env = s.Env()
+		out, err = bad.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tt.want) {
+			t.Errorf("cairn lookup %q: %v, want %q in\n%s", tt.args, err, tt.want, out)
+		}
+	}
+}
+
+// --max-items stops exactly, inside a page, and the NextToken it prints continues exactly,
+// through cairn lookup or the aws CLI (the tokens are botocore's).
+func TestLookupCommandPaginates(t *testing.T) {
+	s := cairntest.Start(t)
+	want := seedSeptember(t, s)
+	window := []string{"--region", "ap-northeast-1", "--start-time", "2019-09-01T00:00:00Z", "--end-time", "2019-09-30T23:59:59Z", "--output", "json"}
+	lookup := func(tool string, args ...string) (ids []string, next string) {
+		t.Helper()
+		if tool == "cairn" {
+			tool, args = cairntest.Binary(t), append([]string{"lookup"}, args...)
+		} else {
+			args = append([]string{"cloudtrail", "lookup-events", "--endpoint-url", s.Endpoint}, args...)
+		}
+		cmd := exec.Command(tool, append(args, window...)...)
+		cmd.Env = s.Env()
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", cmd, err, stderrOf(err))
+		}
+		var resp struct {
+			Events    []struct{ EventId string }
+			NextToken string
+		}
+		if err := json.Unmarshal(out, &resp); err != nil {
+			t.Fatalf("%s: %v\n%s", cmd, err, out)
+		}
+		for _, e := range resp.Events {
+			ids = append(ids, e.EventId)
+		}
+		return ids, resp.NextToken
+	}
+	// Several attributes after one flag (ANDed), the page cut at 10 of 7+7.
+	first, next := lookup("cairn", "--lookup-attributes", "AttributeKey=EventName,AttributeValue=TerminateInstances",
+		"AttributeKey=Username,AttributeValue=ops", "--page-size", "7", "--max-items", "10")
+	if !slices.Equal(first, want[:10]) || next == "" {
+		t.Fatalf("first 10: %v (next %q), want %v", first, next, want[:10])
+	}
+	second, next := lookup("cairn", "--lookup-attributes", "AttributeKey=EventName,AttributeValue=TerminateInstances",
+		"AttributeKey=Username,AttributeValue=ops", "--page-size", "7", "--max-items", "10", "--starting-token", next)
+	if !slices.Equal(second, want[10:20]) || next == "" {
+		t.Fatalf("next 10: %v, want %v", second, want[10:20])
+	}
+	// The aws CLI takes the same token and finishes.
+	rest, next := lookup(cairntest.Tool(t, "aws"), "--lookup-attributes", "AttributeKey=EventName,AttributeValue=TerminateInstances",
+		"AttributeKey=Username,AttributeValue=ops", "--starting-token", next)
+	if !slices.Equal(rest, want[20:]) || next != "" {
+		t.Fatalf("the rest through the aws CLI: %v (next %q), want %v", rest, next, want[20:])
+	}
+	// The request as JSON, as --cli-input-json takes it; --page-size paginates it.
+	all, _ := lookup("cairn", "--cli-input-json", `{"LookupAttributes":[{"AttributeKey":"EventName","AttributeValue":"TerminateInstances"}]}`, "--page-size", "50")
+	if !slices.Equal(all, want) {
+		t.Fatalf("--cli-input-json: %d events, want %d", len(all), len(want))
+	}
+	// And cairn lookup takes the aws CLI's tokens.
+	_, next = lookup(cairntest.Tool(t, "aws"), "--lookup-attributes", "AttributeKey=EventName,AttributeValue=TerminateInstances",
+		"--page-size", "4", "--max-items", "6")
+	rest, _ = lookup("cairn", "--lookup-attributes", "AttributeKey=EventName,AttributeValue=TerminateInstances", "--starting-token", next)
+	if !slices.Equal(rest, want[6:]) {
+		t.Fatalf("after the aws CLI's first 6: %v, want %v", rest, want[6:])
 	}
 }
 

@@ -3,7 +3,11 @@
 package integration
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
@@ -66,6 +71,10 @@ func seedSeptember(t *testing.T, s *cairntest.Server) []string {
 		record("other-name", "RunInstances", cairntest.AccountID, "ap-northeast-1", sept.Add(time.Hour), ""),
 		record("august", "TerminateInstances", cairntest.AccountID, "ap-northeast-1", sept.Add(-time.Hour), ""),
 		record("data-event", "TerminateInstances", cairntest.AccountID, "ap-northeast-1", sept.Add(time.Hour), `"x":1,"eventCategory":"Data"`),
+		// An Insights event about TerminateInstances: only EventCategory=insight returns it.
+		[]byte(`{"eventVersion":"1.07","eventTime":"2019-09-02T00:00:00Z","awsRegion":"ap-northeast-1","eventID":"insight-1","eventType":"AwsCloudTrailInsight","recipientAccountId":"`+
+			cairntest.AccountID+`","sharedEventID":"shared-1","insightDetails":{"state":"Start","eventSource":"ec2.amazonaws.com","eventName":"TerminateInstances","insightType":"ApiCallRateInsight",`+
+			`"insightContext":{"statistics":{"baseline":{"average":0.1},"insight":{"average":9}}}},"eventCategory":"Insight"}`),
 	)
 	resp, err := ingestClient(s).Send(context.Background(), recs)
 	if err != nil {
@@ -115,6 +124,17 @@ func TestLookupEventsSeedScenarioSDK(t *testing.T) {
 	}
 	if wantPages := (len(want) + 6) / 7; pages != wantPages {
 		t.Errorf("%d pages, want %d", pages, wantPages)
+	}
+
+	// EventCategory=insight: the Insights event alone, named by its insightDetails.
+	in.EventCategory, in.NextToken = types.EventCategoryInsight, nil
+	out, err := client.LookupEvents(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Events) != 1 || aws.ToString(out.Events[0].EventId) != "insight-1" || aws.ToString(out.Events[0].EventName) != "TerminateInstances" ||
+		aws.ToString(out.Events[0].EventSource) != "ec2.amazonaws.com" || !strings.Contains(aws.ToString(out.Events[0].CloudTrailEvent), `"insightType":"ApiCallRateInsight"`) {
+		t.Errorf("insight lookup: %+v", out.Events)
 	}
 }
 
@@ -201,6 +221,36 @@ func TestLookupEventsErrors(t *testing.T) {
 	}
 	_, err = client.LookupEvents(context.Background(), &cloudtrail.LookupEventsInput{LookupAttributes: attr("EventName", "B"), NextToken: page.NextToken})
 	assertAPIError(t, err, "InvalidNextTokenException", http.StatusBadRequest)
+
+	// Self-audit: each of these calls is a management event of the caller's account, with
+	// who, from where, what was asked and what failed.
+	type auditRecord struct {
+		EventSource, EventName, EventCategory, SourceIPAddress, UserAgent, ErrorCode, ErrorMessage, RecipientAccountID string
+		ReadOnly, ManagementEvent                                                                                      bool
+		UserIdentity                                                                                                   struct{ Type, AccountID, AccessKeyID, ARN string }
+		RequestParameters                                                                                              struct{ MaxResults int }
+	}
+	var rec auditRecord
+	cairntest.WaitFor(t, 5*time.Second, "the failed call's own event", func() bool {
+		out, err := client.LookupEvents(context.Background(), &cloudtrail.LookupEventsInput{LookupAttributes: attr("EventName", "LookupEvents")})
+		if err != nil {
+			return false
+		}
+		for _, e := range out.Events {
+			rec = auditRecord{}
+			json.Unmarshal([]byte(aws.ToString(e.CloudTrailEvent)), &rec)
+			if rec.ErrorCode == "InvalidMaxResultsException" && rec.RequestParameters.MaxResults == 51 {
+				return true
+			}
+		}
+		return false
+	})
+	if rec.EventSource != "cloudtrail.amazonaws.com" || rec.EventCategory != "Management" || !rec.ManagementEvent || !rec.ReadOnly ||
+		rec.ErrorMessage == "" || rec.SourceIPAddress != "127.0.0.1" || !strings.Contains(rec.UserAgent, "aws-sdk-go-v2") ||
+		rec.RecipientAccountID != cairntest.AccountID || rec.UserIdentity.Type != "Root" || rec.UserIdentity.AccountID != cairntest.AccountID ||
+		rec.UserIdentity.AccessKeyID != cairntest.AccessKey || rec.UserIdentity.ARN != "arn:aws:iam::"+cairntest.AccountID+":root" {
+		t.Errorf("self-audit record: %+v", rec)
+	}
 }
 
 func assertAPIError(t *testing.T, err error, code string, status int) {
@@ -289,4 +339,63 @@ func TestIngestAnswersPerRecord(t *testing.T) {
 	if err != nil || again.Duplicates != 1 {
 		t.Fatalf("retried batch: %+v %v", again, err)
 	}
+
+	// Plain bodies, as curl or any HTTP client sends them: NDJSON, {"Records":[…]} and gzip
+	// named by Content-Encoding only.
+	plain := record("plain-1", "A", cairntest.AccountID, "us-east-1", time.Now(), "")
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	zw.Write(record("gz-1", "A", cairntest.AccountID, "us-east-1", time.Now(), ""))
+	zw.Close()
+	for _, tt := range []struct {
+		name, ctype, encoding string
+		body                  []byte
+		want                  string
+	}{
+		{"NDJSON", ingest.ContentTypeNDJSON, "", append(append(plain, '\n'), `{"eventName":"A"}`...), "recorded,rejected"},
+		{"Records", ingest.ContentTypeJSON, "", []byte(`{"Records":[` + string(ok) + `,` + string(plain) + `]}`), "duplicate,duplicate"},
+		{"gzip", ingest.ContentTypeNDJSON, "gzip", zipped.Bytes(), "recorded"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var resp ingest.Response
+			if code := postSigned(t, s, ingest.Path, tt.ctype, tt.encoding, tt.body, &resp); code != http.StatusOK {
+				t.Fatalf("HTTP %d", code)
+			}
+			var got []string
+			for _, r := range resp.Results {
+				got = append(got, string(r.Status))
+			}
+			if strings.Join(got, ",") != tt.want {
+				t.Errorf("results %+v, want %s", resp.Results, tt.want)
+			}
+		})
+	}
+}
+
+// postSigned posts body to path, signed for the cloudtrail service, and decodes the JSON answer.
+func postSigned(t *testing.T, s *cairntest.Server, path, ctype, encoding string, body []byte, out any) int {
+	t.Helper()
+	ctx := context.Background()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.Endpoint+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", ctype)
+	if encoding != "" {
+		req.Header.Set("Content-Encoding", encoding)
+	}
+	creds, _ := s.AWSConfig().Credentials.Retrieve(ctx)
+	sum := sha256.Sum256(body)
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "cloudtrail", cairntest.Region, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatalf("HTTP %d, answer: %v", resp.StatusCode, err)
+	}
+	return resp.StatusCode
 }

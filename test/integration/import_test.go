@@ -130,6 +130,20 @@ func TestImportIntoServerThenLookupEvents(t *testing.T) {
 	if !strings.Contains(again, "0 recorded") || !strings.Contains(again, "already imported (skipped)") {
 		t.Fatalf("re-run:\n%s", again)
 	}
+	// Through a server too, rejected records are reported under their file with the reason,
+	// and the file's good record is recorded.
+	badFile := filepath.Join(t.TempDir(), "mixed.jsonl")
+	os.WriteFile(badFile, []byte(strings.Join([]string{
+		`{"eventVersion":"1.08","eventID":"srv-good","eventTime":"2026-10-02T00:00:00Z","eventName":"A","eventSource":"s3.amazonaws.com","awsRegion":"eu-north-1","recipientAccountId":"` + cairntest.AccountID + `"}`,
+		`{"eventVersion":"1.08","eventID":"srv-noname","eventTime":"2026-10-02T00:00:00Z","eventSource":"s3.amazonaws.com"}`,
+		`{"eventVersion":"1.08","eventID":"srv-big","eventName":"Big","eventSource":"s3.amazonaws.com","requestParameters":{"pad":"` + strings.Repeat("x", 300<<10) + `"}}`,
+	}, "\n")), 0o644)
+	mixed := cairnCmd(t, s.Env(), 1, "import", "--to", s.Endpoint, "--state", state, "--quiet", badFile)
+	for _, w := range []string{"1 recorded", badFile + "\n      2 of 3 records rejected", "record 1: eventName: missing", "record 2: record is", "262144-byte limit"} {
+		if !strings.Contains(mixed, w) {
+			t.Errorf("import of a file with bad records lacks %q:\n%s", w, mixed)
+		}
+	}
 
 	// One event of the tree, by its ID, with the CLI, exactly as it was in the file.
 	var rec struct {
@@ -396,6 +410,13 @@ func TestImportFromS3VerifiesDigests(t *testing.T) {
 	out = cairnCmd(t, env, 1, "import", "--data", t.TempDir(), "--verify=full", "--quiet", src)
 	if !strings.Contains(out, "no public key with fingerprint") {
 		t.Fatalf("no keys:\n%s", out)
+	}
+	// A cairn-made tree imported into the data directory of the cairn that made it: its own
+	// signing keys verify the signatures, no --public-key needed.
+	tr.cairn.Stop()
+	out = cairnCmd(t, env, 0, "import", "--data", tr.cairn.Data, "--verify=full", "--quiet", src)
+	if !strings.Contains(out, fmt.Sprintf("%d verified, 0 tampered, 0 missing, 0 missing from the chain", len(logs))) {
+		t.Fatalf("cairn's own keys:\n%s", out)
 	}
 
 	// Tamper: one log file's content, one log file removed, one digest's content.
