@@ -162,3 +162,29 @@ func TestAuthorizeUsers(t *testing.T) {
 		t.Errorf("Users = %+v, %v", users, err)
 	}
 }
+
+// BenchmarkAuthorize is the cost a user's call pays: the policies read from the database and
+// evaluated (one managed, one inline).
+func BenchmarkAuthorize(b *testing.B) {
+	ctx := context.Background()
+	s := newStore(b, b.TempDir())
+	const acct = "111122223333"
+	if _, err := s.Bootstrap(ctx, BootstrapConfig{AccountID: acct}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.CreateUser(ctx, acct, "alice"); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.AttachUserPolicy(ctx, acct, "alice", "ReadOnlyAccess"); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.PutUserPolicy(ctx, acct, "alice", "NoStop", []byte(`{"Statement":{"Effect":"Deny","Action":"cloudtrail:StopLogging","Resource":"*"}}`)); err != nil {
+		b.Fatal(err)
+	}
+	alice := Principal{AccountID: acct, UserName: "alice"}
+	for b.Loop() {
+		if d, err := s.Authorize(ctx, alice, "cloudtrail:LookupEvents", "*"); err != nil || d != Allowed {
+			b.Fatal(d, err)
+		}
+	}
+}
