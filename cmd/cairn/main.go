@@ -31,6 +31,7 @@ var commands = []command{
 	{"org", "manage organisations (for organisation trails)", runOrg},
 	{"monitor", "install built-in monitoring: the CIS AWS Foundations metric filters", runMonitor},
 	{"passwd", "set a user's console password or MFA device", runPasswd},
+	{"iam", "manage IAM users, their access keys and policies", runIAM},
 	{"bench", "measure performance: ingest, lookup, import, export, alarms, SNS, logs, console (see docs/benchmarks.md)", runBench},
 	{"version", "print the version", runVersion},
 }

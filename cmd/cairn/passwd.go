@@ -8,12 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/cairn-dev/cairn/internal/iam"
 	"github.com/cairn-dev/cairn/internal/iam/totp"
-	"github.com/cairn-dev/cairn/internal/meta"
 )
 
 // runPasswd sets console passwords and MFA devices in a data directory. It works beside a
@@ -35,18 +33,11 @@ func runPasswd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *mfa != "" && *mfa != "enable" && *mfa != "disable" {
 		return fmt.Errorf("--mfa %q: want enable or disable", *mfa)
 	}
-	if _, err := os.Stat(filepath.Join(*data, "meta.sqlite")); err != nil {
-		return fmt.Errorf("--data %s: no cairn data directory there (run cairn serve first): %w", *data, err)
-	}
-	db, err := meta.Open(ctx, filepath.Join(*data, "meta.sqlite"))
+	store, closeDB, err := openIAM(ctx, *data)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	store, err := iam.NewStore(db, filepath.Join(*data, "keys"))
-	if err != nil {
-		return err
-	}
+	defer closeDB()
 	acct, err := passwdAccount(ctx, store, *account)
 	if err != nil {
 		return err

@@ -31,6 +31,10 @@ func (s *Server) cloudtrail(c *call) {
 		c.fail(awsproto.Errorf("UnknownOperationException", "Operation %s is not supported by this cairn server.", op), jsonError)
 		return
 	}
+	if e := s.authorize(c, "cloudtrail"); e != nil {
+		c.fail(e, jsonError)
+		return
+	}
 	handler(c)
 }
 

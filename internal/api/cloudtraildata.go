@@ -34,6 +34,10 @@ func (s *Server) cloudtrailData(c *call) {
 		c.fail(awsproto.Errorf("ValidationException", "channelArn is required in the query string."), restJSONError)
 		return
 	}
+	if e := s.authorize(c, "cloudtrail-data"); e != nil {
+		c.fail(e, restJSONError)
+		return
+	}
 	if ext := q.Get("externalId"); ext != "" && (len(ext) < 2 || len(ext) > 1224) {
 		c.fail(awsproto.Errorf("ValidationException", "externalId must be 2 to 1224 characters."), restJSONError)
 		return

@@ -141,6 +141,10 @@ func (s *Server) cloudwatch(c *call) {
 	if b, err := json.Marshal(in); err == nil {
 		c.params = compactJSON(lowerCamelJSON(b))
 	}
+	if e := s.authorize(c, "cloudwatch"); e != nil {
+		s.cwFail(c, proto, e)
+		return
+	}
 	out, err := o.run(c, in)
 	if err != nil {
 		s.cwFail(c, proto, s.cwError(c, err))

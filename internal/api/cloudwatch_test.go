@@ -30,6 +30,10 @@ import (
 
 type oneKey struct{}
 
+func (oneKey) Authorize(context.Context, iam.Principal, string, string) (iam.Decision, error) {
+	return iam.Allowed, nil
+}
+
 func (oneKey) Lookup(ctx context.Context, id string) (iam.Principal, string, error) {
 	return iam.Principal{AccountID: "111122223333", AccessKeyID: id}, "secret", nil
 }

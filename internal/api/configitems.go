@@ -21,6 +21,10 @@ import (
 // ConfigurationItem record (lake.ConfigurationItemRecord) and is answered on its own.
 func (s *Server) putConfigItems(c *call) {
 	c.op, c.data = "PutConfigurationItems", true
+	if e := s.authorize(c, "cloudtrail"); e != nil {
+		c.fail(e, jsonError)
+		return
+	}
 	body := c.body
 	if isGzip(body) || strings.EqualFold(c.r.Header.Get("Content-Encoding"), "gzip") {
 		zr, err := gzip.NewReader(bytes.NewReader(body))

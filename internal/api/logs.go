@@ -43,6 +43,10 @@ func (s *Server) logs(c *call) {
 		c.fail(awsproto.Errorf("ServiceUnavailableException", "CloudWatch Logs is not enabled on this cairn server."), jsonError)
 		return
 	}
+	if e := s.authorize(c, "logs"); e != nil {
+		c.fail(e, jsonError)
+		return
+	}
 	handler(c)
 }
 

@@ -19,6 +19,10 @@ import (
 // Each record gets its own answer; one bad record never blocks the rest.
 func (s *Server) putEvents(c *call) {
 	c.op, c.data = "PutEvents", true
+	if e := s.authorize(c, "cloudtrail"); e != nil {
+		c.fail(e, jsonError)
+		return
+	}
 	body := c.body
 	if isGzip(body) || strings.EqualFold(c.r.Header.Get("Content-Encoding"), "gzip") {
 		zr, err := gzip.NewReader(bytes.NewReader(body))

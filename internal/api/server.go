@@ -34,9 +34,10 @@ import (
 	"github.com/cairn-dev/cairn/internal/trail"
 )
 
-// Accounts resolves access keys to principals and secrets.
+// Accounts resolves access keys to principals and secrets, and decides what principals may do.
 type Accounts interface {
 	Lookup(ctx context.Context, keyID string) (iam.Principal, string, error)
+	Authorize(ctx context.Context, p iam.Principal, action, resource string) (iam.Decision, error)
 }
 
 // Config is what the server serves.

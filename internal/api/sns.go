@@ -75,6 +75,10 @@ func (s *Server) sns(c *call) {
 	case q.Version != "" && q.Version != "2010-03-31":
 		c.fail(snsInvalid("Version Reason: cairn speaks SNS 2010-03-31, not %q", q.Version), snsError)
 	default:
+		if e := s.authorize(c, "sns"); e != nil {
+			c.fail(e, snsError)
+			return
+		}
 		c.query = q
 		op(c)
 	}

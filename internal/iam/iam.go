@@ -33,6 +33,9 @@ type Principal struct {
 	Operator    bool   // the bootstrap account, which operates cairn
 }
 
+// IsRoot reports whether the principal is the account's root user, whom no policy restricts.
+func (p Principal) IsRoot() bool { return p.UserName == "" }
+
 // ARN is the principal's IAM ARN.
 func (p Principal) ARN() string {
 	if p.UserName == "" {

@@ -12,7 +12,7 @@ import (
 	"github.com/cairn-dev/cairn/internal/meta"
 )
 
-func newStore(t *testing.T, dir string) *Store {
+func newStore(t testing.TB, dir string) *Store {
 	t.Helper()
 	db, err := meta.Open(context.Background(), filepath.Join(dir, "meta.sqlite"))
 	if err != nil {

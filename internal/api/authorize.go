@@ -1,0 +1,131 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/cairn-dev/cairn/internal/api/awsproto"
+	"github.com/cairn-dev/cairn/internal/iam"
+)
+
+// deniedErrors are the error code and HTTP status each service answers a refused call with.
+// The JSON services say AccessDeniedException; the query services have their own codes.
+var deniedErrors = map[string]struct {
+	code   string
+	status int
+}{
+	"cloudwatch": {"AccessDenied", http.StatusForbidden},
+	"sns":        {"AuthorizationError", http.StatusForbidden},
+}
+
+// authorize checks the caller's identity-based policies for the call's action, <prefix>:<op>
+// with the service's IAM prefix, on the resource the call names. It returns nil when the call
+// may proceed, else the error to answer. Dispatchers call it once the operation and its
+// parameters (c.params, else c.body) are known, before the operation runs.
+func (s *Server) authorize(c *call, prefix string) *awsproto.Error {
+	if c.principal.IsRoot() {
+		return nil // the root user may do anything; spare reading the resource from the body
+	}
+	action := prefix + ":" + c.op
+	resource := resourceARN(prefix, c.op, c.auth.Region, c.principal.AccountID, c.fields())
+	d, err := s.cfg.Accounts.Authorize(c.r.Context(), c.principal, action, resource)
+	if err != nil {
+		s.cfg.Logger.Error("authorization failed", "request", c.id, "action", action, "err", err)
+		return awsproto.Internal(c.id)
+	}
+	if d == iam.Allowed {
+		return nil
+	}
+	// AWS's wording; a call on no particular resource names none.
+	msg := "User: " + c.principal.ARN() + " is not authorized to perform: " + action
+	if resource != "*" {
+		msg += " on resource: " + resource
+	}
+	if d == iam.ExplicitDeny {
+		msg += " with an explicit deny in an identity-based policy"
+	} else {
+		msg += " because no identity-based policy allows the " + action + " action"
+	}
+	e := &awsproto.Error{Code: "AccessDeniedException", Message: msg, Status: http.StatusBadRequest}
+	if q, ok := deniedErrors[prefix]; ok {
+		e.Code, e.Status = q.code, q.status
+	}
+	return e
+}
+
+// resourceFields are the parameters that name a call's resource. encoding/json matches member
+// names case-insensitively, so one shape reads CloudTrail's Name and SNS's name alike.
+type resourceFields struct {
+	Name, TrailName, EventDataStore, Channel, ResourceID, ChannelARN string
+	LogGroupName, LogStreamName, AlarmName, TopicARN, ResourceARN    string
+}
+
+// fields reads the resource parameters of the call: c.params where the dispatcher made them
+// (the query protocols, whose body is a form), else the JSON body.
+func (c *call) fields() resourceFields {
+	src := c.params
+	if src == nil {
+		src = c.body
+	}
+	var f resourceFields
+	json.Unmarshal(src, &f) // a member of another type leaves its field empty
+	return f
+}
+
+// resourceARN is the ARN of the resource a call names, where the call names one plainly: a
+// trail, event data store or channel, a log group or stream, an alarm, a topic. Otherwise "*".
+func resourceARN(prefix, op, region, account string, f resourceFields) string {
+	arn := func(service, resource string) string {
+		return "arn:aws:" + service + ":" + region + ":" + account + ":" + resource
+	}
+	// named is v if it is an ARN already, else the ARN of kind/v.
+	named := func(kind, v string) string {
+		if strings.HasPrefix(v, "arn:") {
+			return v
+		}
+		return arn(prefix, kind+v)
+	}
+	switch prefix {
+	case "cloudtrail":
+		trail := f.TrailName
+		if trail == "" && (strings.Contains(op, "Trail") || strings.HasSuffix(op, "Logging")) {
+			trail = f.Name
+		}
+		switch {
+		case trail != "":
+			return named("trail/", trail)
+		case f.EventDataStore != "":
+			return named("eventdatastore/", f.EventDataStore)
+		case f.Channel != "":
+			return named("channel/", f.Channel)
+		case strings.HasPrefix(f.ResourceID, "arn:"):
+			return f.ResourceID
+		}
+	case "cloudtrail-data":
+		if strings.HasPrefix(f.ChannelARN, "arn:") {
+			return f.ChannelARN
+		}
+	case "logs":
+		switch {
+		case f.LogGroupName != "" && f.LogStreamName != "":
+			return arn("logs", "log-group:"+f.LogGroupName+":log-stream:"+f.LogStreamName)
+		case f.LogGroupName != "":
+			return arn("logs", "log-group:"+f.LogGroupName)
+		}
+	case "cloudwatch":
+		if f.AlarmName != "" {
+			return arn("cloudwatch", "alarm:"+f.AlarmName)
+		}
+	case "sns":
+		switch {
+		case strings.HasPrefix(f.TopicARN, "arn:"):
+			return f.TopicARN
+		case strings.HasPrefix(f.ResourceARN, "arn:"):
+			return f.ResourceARN
+		case op == "CreateTopic" && f.Name != "":
+			return arn("sns", f.Name)
+		}
+	}
+	return "*"
+}
