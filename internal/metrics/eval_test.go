@@ -112,7 +112,7 @@ func TestComparisonOperators(t *testing.T) {
 		{"LessThanOrEqualToThreshold", true, true, false},
 	} {
 		a := &AlarmConfig{ComparisonOperator: c.op, Threshold: 10}
-		if got := [3]bool{a.breaches(9), a.breaches(10), a.breaches(11)}; got != [3]bool{c.below, c.equal, c.beyond} {
+		if got := [3]bool{a.Breaches(9), a.Breaches(10), a.Breaches(11)}; got != [3]bool{c.below, c.equal, c.beyond} {
 			t.Errorf("%s: breaches(9, 10, 11) = %v, want %v", c.op, got, [3]bool{c.below, c.equal, c.beyond})
 		}
 	}
