@@ -427,7 +427,7 @@ func (w *worker) record(ctx context.Context, fr *fileRun, raw []byte) error {
 		fr.run.Filtered++
 		return nil
 	}
-	if im.resume.has(keyOf(rec.RecipientAccountID, rec.EventID, rec.Raw)) {
+	if im.resume.len() > 0 && im.resume.has(keyOf(rec.RecipientAccountID, rec.EventID, rec.Raw)) {
 		fr.run.Duplicates++
 		return nil
 	}
