@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/cairn-dev/cairn/internal/exporter"
@@ -101,6 +102,17 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		file, w = f, f
+	}
+	if p := os.Getenv("CAIRN_CPUPROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			return fmt.Errorf("CAIRN_CPUPROFILE: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("CAIRN_CPUPROFILE: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	began := time.Now()
 	st, err := exporter.Export(ctx, jdir, q, opts, w)

@@ -170,8 +170,11 @@ func Export(ctx context.Context, journalDir string, q Query, opts Options, w io.
 	if err != nil {
 		return st, err
 	}
+	var s event.Summary // one for every event: passed by pointer, a new one would escape each time
 	scan, err := journal.Scan(ctx, journalDir, 0, func(e journal.Entry) error {
-		s, raw, err := event.OpenEnvelope(e.Data)
+		var raw []byte
+		var err error
+		s, raw, err = event.OpenEnvelope(e.Data)
 		if err != nil || !q.match(s) {
 			return nil // not an event, or not selected
 		}

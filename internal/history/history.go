@@ -400,7 +400,9 @@ func (ix *Index) flushAll(ctx context.Context) error {
 	}
 	ix.opts.Logger.Debug("history: flushed to DuckDB", "events", len(rows), "through", upTo, "took", took, "with_checkpoint", time.Since(start))
 	ix.mu.Lock()
-	ix.hot = append([]entry(nil), ix.hot[len(rows):]...)
+	// Room for as many as this flush wrote: growing the tier entry by entry again, copying
+	// pointer-laden entries, cost an import 3 % of its CPU.
+	ix.hot = append(make([]entry, 0, max(len(rows), len(ix.hot)-len(rows))), ix.hot[len(rows):]...)
 	ix.flushed = upTo
 	ix.mu.Unlock()
 	if err := ix.j.SetCheckpoint(CheckpointName, upTo); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -155,6 +156,27 @@ const (
 	markClear
 )
 
+// ledgerChunk is how many rows one statement writes (14 parameters each; SQLite allows 32,766).
+const ledgerChunk = 128
+
+// upsertRows is the statement that writes n rows.
+func upsertRows(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO import_files
+		(target, key, filter, size, sha256, etag, records, recorded, duplicates, rejected, filtered, status, error, updated_at) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	b.WriteString(`
+		ON CONFLICT (target, key, filter) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256, etag = excluded.etag,
+			records = excluded.records, recorded = excluded.recorded, duplicates = excluded.duplicates, rejected = excluded.rejected,
+			filtered = excluded.filtered, status = excluded.status, error = excluded.error, updated_at = excluded.updated_at`)
+	return b.String()
+}
+
 // Save writes rows and updates the mark in one transaction.
 func (l *Ledger) Save(ctx context.Context, rows []Row, op markOp, mark uint64) error {
 	tx, err := l.db.BeginTx(ctx, nil)
@@ -163,22 +185,32 @@ func (l *Ledger) Save(ctx context.Context, rows []Row, op markOp, mark uint64) e
 	}
 	defer tx.Rollback()
 	now := time.Now().UTC().Format(time.RFC3339)
-	if len(rows) > 0 {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO import_files
-			(target, key, filter, size, sha256, etag, records, recorded, duplicates, rejected, filtered, status, error, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (target, key, filter) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256, etag = excluded.etag,
-				records = excluded.records, recorded = excluded.recorded, duplicates = excluded.duplicates, rejected = excluded.rejected,
-				filtered = excluded.filtered, status = excluded.status, error = excluded.error, updated_at = excluded.updated_at`)
-		if err != nil {
-			return fmt.Errorf("import ledger: %w", err)
+	// Many rows to a statement: executing one costs far more than the row it writes.
+	args := make([]any, 0, ledgerChunk*14)
+	var full *sql.Stmt
+	for len(rows) > 0 {
+		n := min(len(rows), ledgerChunk)
+		args = args[:0]
+		for _, r := range rows[:n] {
+			args = append(args, l.target, r.Key, r.Filter, r.Size, r.SHA256, r.ETag, r.Records,
+				r.Recorded, r.Duplicates, r.Rejected, r.Filtered, r.Status, r.Error, now)
 		}
-		defer stmt.Close()
-		for _, r := range rows {
-			if _, err := stmt.ExecContext(ctx, l.target, r.Key, r.Filter, r.Size, r.SHA256, r.ETag, r.Records,
-				r.Recorded, r.Duplicates, r.Rejected, r.Filtered, r.Status, r.Error, now); err != nil {
+		rows = rows[n:]
+		var err error
+		switch {
+		case n < ledgerChunk:
+			_, err = tx.ExecContext(ctx, upsertRows(n), args...)
+		case full == nil:
+			if full, err = tx.PrepareContext(ctx, upsertRows(n)); err != nil {
 				return fmt.Errorf("import ledger: %w", err)
 			}
+			defer full.Close()
+			fallthrough
+		default:
+			_, err = full.ExecContext(ctx, args...)
+		}
+		if err != nil {
+			return fmt.Errorf("import ledger: %w", err)
 		}
 	}
 	switch op {

@@ -134,14 +134,28 @@ func (l *Local) Open(_ context.Context, o Object) (io.ReadCloser, map[string]str
 	if err != nil {
 		return nil, nil, err
 	}
-	var meta map[string]string
-	if !strings.Contains(o.Key, "/CloudTrail-Digest/") {
-		return f, nil, nil
+	return f, l.metadata(o), nil
+}
+
+// ReadAll reads a local file whole into buf, reusing its capacity, and stops after limit+1
+// bytes. Errors are *fs.PathError, saying whether opening or reading failed.
+func (l *Local) ReadAll(o Object, buf []byte, limit int64) ([]byte, map[string]string, error) {
+	buf, err := readFile(o.Name, buf, limit)
+	if err != nil {
+		return buf, nil, err
 	}
+	return buf, l.metadata(o), nil
+}
+
+func (l *Local) metadata(o Object) map[string]string {
+	if !strings.Contains(o.Key, "/CloudTrail-Digest/") {
+		return nil
+	}
+	var meta map[string]string
 	if b, err := os.ReadFile(local.MetadataPath(o.Name)); err == nil {
 		if json.Unmarshal(b, &meta) != nil {
 			meta = nil
 		}
 	}
-	return f, meta, nil
+	return meta
 }

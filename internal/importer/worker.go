@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"slices"
 	"strings"
 
@@ -158,14 +159,24 @@ func (w *worker) digest(ctx context.Context, o Object, f File) error {
 
 // readAll reads a whole file into the worker's buffer.
 func (w *worker) readAll(ctx context.Context, o Object) ([]byte, map[string]string, error) {
+	if cap(w.buf) < int(o.Size)+1 || cap(w.buf) > 4<<20 && int(o.Size) < cap(w.buf)/4 {
+		w.buf = make([]byte, 0, max(int(o.Size)+1, 64<<10))
+	}
+	if l, ok := o.src.(*Local); ok {
+		data, meta, err := l.ReadAll(o, w.buf, maxInMemory)
+		w.buf = data
+		w.im.bytesRead.Add(int64(len(data)))
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, nil, fmt.Errorf("%s: %w", pe.Op, err)
+		}
+		return data, meta, err
+	}
 	rc, meta, err := o.Open(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open: %w", err)
 	}
 	defer rc.Close()
-	if cap(w.buf) < int(o.Size)+1 || cap(w.buf) > 4<<20 && int(o.Size) < cap(w.buf)/4 {
-		w.buf = make([]byte, 0, max(int(o.Size)+1, 64<<10))
-	}
 	buf := bytes.NewBuffer(w.buf[:0])
 	n, err := io.Copy(buf, io.LimitReader(rc, maxInMemory+1))
 	w.buf = buf.Bytes()
@@ -416,7 +427,7 @@ func (w *worker) record(ctx context.Context, fr *fileRun, raw []byte) error {
 		fr.run.Filtered++
 		return nil
 	}
-	if im.resume.has(keyOf(rec.RecipientAccountID, rec.EventID, rec.Raw)) {
+	if im.resume.len() > 0 && im.resume.has(keyOf(rec.RecipientAccountID, rec.EventID, rec.Raw)) {
 		fr.run.Duplicates++
 		return nil
 	}

@@ -127,6 +127,14 @@ func (r *Recorder) record(ctx context.Context, scope Scope, parsed []*event.Reco
 	idx := make([]int, 0, len(parsed)) // results index of each record in recs
 	keys := make([]DedupKey, 0, len(parsed))
 	now := r.opts.Now().UTC()
+	// The envelopes share one buffer: the journal copies them, so this batch is their life.
+	size := 0
+	for _, rec := range parsed {
+		if rec != nil {
+			size += len(rec.Raw) + 512
+		}
+	}
+	arena := make([]byte, 0, size)
 
 	for i, rec := range parsed {
 		if rec == nil {
@@ -137,7 +145,9 @@ func (r *Recorder) record(ctx context.Context, scope Scope, parsed []*event.Reco
 			continue
 		}
 		results[i].EventID = rec.EventID
-		recs = append(recs, event.AppendEnvelope(make([]byte, 0, len(rec.Raw)+256), rec))
+		start := len(arena)
+		arena = event.AppendEnvelope(arena, rec)
+		recs = append(recs, arena[start:len(arena):len(arena)])
 		idx = append(idx, i)
 		keys = append(keys, Key(rec.RecipientAccountID, rec.EventID, rec.Raw))
 	}
