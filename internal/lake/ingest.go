@@ -2,7 +2,6 @@ package lake
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -287,9 +286,11 @@ func (in *ingester) flush(ctx context.Context) error {
 // time-bounded queries skip row groups. It runs inside flush's transaction.
 func (in *ingester) write(ctx context.Context, s *Store, rows []stagedRow) error {
 	slices.SortStableFunc(rows, func(a, b stagedRow) int {
-		switch az, bz := a.eventTime.IsZero(), b.eventTime.IsZero(); {
-		case az || bz: // NULL last, as ORDER BY puts it
-			return cmp.Compare(boolInt(az), boolInt(bz))
+		if az, bz := a.eventTime.IsZero(), b.eventTime.IsZero(); az != bz {
+			if az {
+				return 1 // NULL last, where ORDER BY puts it
+			}
+			return -1
 		}
 		return a.eventTime.Compare(b.eventTime)
 	})
@@ -350,13 +351,6 @@ func (in *ingester) write(ctx context.Context, s *Store, rows []stagedRow) error
 	}
 	_, err = in.conn.ExecContext(ctx, `DELETE FROM lake_staging`)
 	return err
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // Wait blocks until the stores hold every journal record up to seq.
