@@ -1,12 +1,14 @@
 package lake
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -63,19 +65,26 @@ func (l *Lake) Applied() uint64 { return l.applied.Load() }
 type ingester struct {
 	l       *Lake
 	conn    *sql.Conn
-	plain   *duckdb.Appender
-	sealed  *duckdb.Appender
-	staged  map[string]int // rows staged per store ID
+	staged  map[string][]stagedRow // by store ID
 	rows    int
 	upTo    uint64    // last journal sequence read
 	oldest  time.Time // when the first unflushed record was read
 	pending bool      // upTo is past what lake_meta holds
 }
 
+// stagedRow is an event waiting for the next flush: its JSON, or for an encrypted store the
+// sealed JSON.
+type stagedRow struct {
+	eventTime time.Time // zero: none
+	category  string
+	data      []byte
+}
+
+// stagingSQL is the table events Go does not convert (see rowValues) pass through, to be
+// converted by json_transform.
 const stagingSQL = `
-CREATE TEMP TABLE IF NOT EXISTS lake_staging (store VARCHAR, eventtime TIMESTAMP, eventcategory VARCHAR, eventjson VARCHAR);
-CREATE TEMP TABLE IF NOT EXISTS lake_staging_sealed (store VARCHAR, eventtime TIMESTAMP, eventcategory VARCHAR, sealed BLOB);
-DELETE FROM lake_staging; DELETE FROM lake_staging_sealed;`
+CREATE TEMP TABLE IF NOT EXISTS lake_staging (eventtime TIMESTAMP, eventcategory VARCHAR, eventjson VARCHAR);
+DELETE FROM lake_staging;`
 
 // Run follows the journal until ctx is done, writing each store's events, and purges what
 // retention and deletions no longer keep.
@@ -96,22 +105,7 @@ func (l *Lake) run(ctx context.Context) error {
 	if _, err := conn.ExecContext(ctx, stagingSQL); err != nil {
 		return fmt.Errorf("lake: staging tables: %w", err)
 	}
-	in := &ingester{l: l, conn: conn, staged: map[string]int{}, upTo: l.applied.Load()}
-	err = conn.Raw(func(dc any) error {
-		var err error
-		if in.plain, err = duckdb.NewAppender(dc.(driver.Conn), "temp", "main", "lake_staging"); err != nil {
-			return err
-		}
-		in.sealed, err = duckdb.NewAppender(dc.(driver.Conn), "temp", "main", "lake_staging_sealed")
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("lake: staging appenders: %w", err)
-	}
-	defer func() {
-		in.plain.Close()
-		in.sealed.Close()
-	}()
+	in := &ingester{l: l, conn: conn, staged: map[string][]stagedRow{}, upTo: l.applied.Load()}
 
 	c := l.j.Cursor(in.upTo)
 	defer func() { c.Close() }()
@@ -192,23 +186,17 @@ func (in *ingester) apply(ents []journal.Entry) error {
 			if sum.EventTime.Before(now.AddDate(0, 0, -s.RetentionDays)) {
 				continue // already past the store's retention
 			}
-			var et any
-			if !sum.EventTime.IsZero() {
-				et = sum.EventTime
-			}
+			row := stagedRow{eventTime: sum.EventTime, category: sum.Category}
 			if s.encrypted() {
 				aead, ok := l.dataKey(s.ID)
 				if !ok {
 					continue // logged at start; the key file is missing
 				}
-				err = in.sealed.AppendRow(s.ID, et, sum.Category, seal(aead, raw, []byte(s.ID)))
+				row.data = seal(aead, raw, []byte(s.ID))
 			} else {
-				err = in.plain.AppendRow(s.ID, et, sum.Category, string(raw))
+				row.data = bytes.Clone(raw) // the journal reuses its buffers
 			}
-			if err != nil {
-				return fmt.Errorf("lake: stage event: %w", err)
-			}
-			in.staged[s.ID]++
+			in.staged[s.ID] = append(in.staged[s.ID], row)
 			in.rows++
 		}
 	}
@@ -252,12 +240,6 @@ func (in *ingester) flush(ctx context.Context) error {
 	l := in.l
 	l.writeMu.Lock()
 	defer l.writeMu.Unlock()
-	if err := in.plain.Flush(); err != nil {
-		return err
-	}
-	if err := in.sealed.Flush(); err != nil {
-		return err
-	}
 	start := time.Now()
 	if _, err := in.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return err
@@ -268,7 +250,7 @@ func (in *ingester) flush(ctx context.Context) error {
 			in.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		}
 	}()
-	for id := range in.staged {
+	for id, rows := range in.staged {
 		l.mu.RLock()
 		s, ok := l.stores[id]
 		var cp Store
@@ -279,20 +261,8 @@ func (in *ingester) flush(ctx context.Context) error {
 		if !ok {
 			continue // deleted for good meanwhile
 		}
-		var q string
-		if cp.encrypted() {
-			q = fmt.Sprintf(`INSERT INTO main.%s SELECT eventtime, eventcategory, sealed FROM lake_staging_sealed WHERE store = $1 ORDER BY eventtime`, cp.sealedTable())
-		} else {
-			src := `(SELECT eventtime, eventcategory, eventjson FROM lake_staging WHERE store = $1)`
-			q = fmt.Sprintf(`INSERT INTO main.%s (%s) %s ORDER BY eventtime`, cp.table(), columnNames(cp.Kind), projection(cp.Kind, src, false))
-		}
-		if _, err := in.conn.ExecContext(ctx, q, id); err != nil {
-			return fmt.Errorf("write %d events to event data store %s: %w", in.staged[id], id, err)
-		}
-	}
-	for _, q := range []string{`DELETE FROM lake_staging`, `DELETE FROM lake_staging_sealed`} {
-		if _, err := in.conn.ExecContext(ctx, q); err != nil {
-			return err
+		if err := in.write(ctx, &cp, rows); err != nil {
+			return fmt.Errorf("write %d events to event data store %s: %w", len(rows), id, err)
 		}
 	}
 	if _, err := in.conn.ExecContext(ctx, `UPDATE lake_meta SET seq = ?`, in.upTo); err != nil {
@@ -310,6 +280,77 @@ func (in *ingester) flush(ctx context.Context) error {
 		l.log.Warn("lake: journal checkpoint", "err", err)
 	}
 	return nil
+}
+
+// write appends a store's staged rows to its table, sorted by eventTime so that zone maps let
+// time-bounded queries skip row groups. It runs inside flush's transaction.
+func (in *ingester) write(ctx context.Context, s *Store, rows []stagedRow) error {
+	slices.SortStableFunc(rows, func(a, b stagedRow) int {
+		if az, bz := a.eventTime.IsZero(), b.eventTime.IsZero(); az != bz {
+			if az {
+				return 1 // NULL last, where ORDER BY puts it
+			}
+			return -1
+		}
+		return a.eventTime.Compare(b.eventTime)
+	})
+	table := s.table()
+	if s.encrypted() {
+		table = s.sealedTable()
+	}
+	viaSQL := 0
+	err := in.conn.Raw(func(dc any) error {
+		app, err := duckdb.NewAppender(dc.(driver.Conn), "", "main", table)
+		if err != nil {
+			return err
+		}
+		defer app.Close()
+		var staging *duckdb.Appender
+		defer func() {
+			if staging != nil {
+				staging.Close()
+			}
+		}()
+		for _, r := range rows {
+			var et any
+			if !r.eventTime.IsZero() {
+				et = r.eventTime
+			}
+			if s.encrypted() {
+				err = app.AppendRow(et, r.category, r.data)
+			} else if vals, ok := rowValues(s.Kind, r.data, et, r.category); ok {
+				err = app.AppendRow(vals...)
+			} else {
+				if staging == nil {
+					if staging, err = duckdb.NewAppender(dc.(driver.Conn), "temp", "main", "lake_staging"); err != nil {
+						return err
+					}
+				}
+				err = staging.AppendRow(et, r.category, string(r.data))
+				viaSQL++
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if staging != nil {
+			if err := staging.Close(); err != nil {
+				return err
+			}
+			staging = nil
+		}
+		return app.Close()
+	})
+	if err != nil || viaSQL == 0 {
+		return err
+	}
+	src := `(SELECT eventtime, eventcategory, eventjson FROM lake_staging)`
+	q := fmt.Sprintf(`INSERT INTO main.%s (%s) %s ORDER BY eventtime`, s.table(), columnNames(s.Kind), projection(s.Kind, src, false))
+	if _, err := in.conn.ExecContext(ctx, q); err != nil {
+		return err
+	}
+	_, err = in.conn.ExecContext(ctx, `DELETE FROM lake_staging`)
+	return err
 }
 
 // Wait blocks until the stores hold every journal record up to seq.
