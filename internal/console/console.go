@@ -73,6 +73,7 @@ type Console struct {
 	mux      *http.ServeMux
 	pages    map[string]*template.Template
 	sessions *sessions
+	samples  []lake.Sample // the Lake page's sample queries
 }
 
 // navItem is one entry of the navigation bar.
@@ -120,6 +121,12 @@ func New(cfg Config) (*Console, error) {
 	c := &Console{cfg: cfg, mux: http.NewServeMux(), sessions: newSessions(cfg.SessionIdle, cfg.SessionMax, cfg.Now)}
 	if err := c.parseTemplates(); err != nil {
 		return nil, err
+	}
+	if cfg.Lake != nil {
+		var err error
+		if c.samples, err = lake.Samples(); err != nil {
+			return nil, err
+		}
 	}
 	c.nav = c.navItems()
 	c.routes()

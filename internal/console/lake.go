@@ -76,7 +76,7 @@ type editorData struct {
 	Stores       []*lake.Store
 	Store        string // the picked store's ID
 	SQL          string
-	Samples      []sample
+	Samples      []lake.Sample
 	History      []queryHistoryRow
 	HistoryError string // why the store's queries cannot be listed (it is pending deletion…)
 }
@@ -114,11 +114,11 @@ func (c *Console) lakeEditor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.SQL = q.Get("sql")
-	if n, err := strconv.Atoi(q.Get("sample")); err == nil && n >= 0 && n < len(samples) {
-		d.SQL = samples[n].forStore(d.Store)
+	if n, err := strconv.Atoi(q.Get("sample")); err == nil && n >= 0 && n < len(c.samples) {
+		d.SQL = sampleFor(c.samples[n], d.Store)
 	}
 	if d.SQL == "" && d.Store != "" {
-		d.SQL = samples[0].forStore(d.Store)
+		d.SQL = sampleFor(c.samples[0], d.Store)
 	}
 	c.render(w, r, http.StatusOK, "lake", "Lake", page{Data: d})
 }
@@ -131,7 +131,7 @@ func (c *Console) editorData(r *http.Request, store string) (editorData, error) 
 	if err != nil {
 		return editorData{}, err
 	}
-	d := editorData{Stores: stores, Store: picked, Samples: samples}
+	d := editorData{Stores: stores, Store: picked, Samples: c.samples}
 	if picked == "" {
 		return d, nil
 	}

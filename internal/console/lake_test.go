@@ -353,12 +353,16 @@ func TestLakeHiddenWithoutLake(t *testing.T) {
 
 func TestSampleForStore(t *testing.T) {
 	const id = "01234567-89ab-4def-8123-456789abcdef"
+	samples, err := lake.Samples()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, s := range samples {
-		sql := s.forStore(id)
+		sql := sampleFor(s, id)
 		if !strings.Contains(sql, id) {
 			t.Errorf("sample %q does not read the store:\n%s", s.Title, sql)
 		}
-		for _, p := range storePlaceholders {
+		for _, p := range lake.SamplePlaceholders {
 			if strings.Contains(sql, p) {
 				t.Errorf("sample %q keeps the placeholder %s", s.Title, p)
 			}

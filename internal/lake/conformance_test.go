@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -71,9 +73,10 @@ func conformanceStores(t *testing.T, e *env, kmsKey string) map[string]*Store {
 	return stores
 }
 
-// TestConformance runs every AWS sample query of reference/cloudtrail.md §5.5 and the seed
-// scenarios' queries, unmodified but for the store IDs, through StartQuery and GetQueryResults,
-// and compares the rows with testdata/conformance/*.want. Encrypted stores give the same answers.
+// TestConformance runs every query in samples/ (AWS's Lake samples of reference/cloudtrail.md
+// §5.5 and the seed scenarios' questions), unmodified but for the store IDs, through StartQuery
+// and GetQueryResults, and compares the rows with testdata/conformance/*.want. Encrypted stores
+// give the same answers.
 func TestConformance(t *testing.T) {
 	t.Run("plain", func(t *testing.T) { conformance(t, "") })
 	t.Run("encrypted", func(t *testing.T) { conformance(t, "alias/conformance") })
@@ -82,14 +85,14 @@ func TestConformance(t *testing.T) {
 func conformance(t *testing.T, kmsKey string) {
 	e := newEnv(t)
 	stores := conformanceStores(t, e, kmsKey)
-	files, _ := filepath.Glob("testdata/conformance/*.sql")
-	if len(files) < 18 {
+	files, _ := fs.Glob(samplesFS, "samples/*.sql")
+	if len(files) < 19 {
 		t.Fatalf("found %d conformance queries", len(files))
 	}
 	for _, file := range files {
-		name := strings.TrimSuffix(filepath.Base(file), ".sql")
+		name := strings.TrimSuffix(path.Base(file), ".sql")
 		t.Run(name, func(t *testing.T) {
-			b, err := os.ReadFile(file)
+			b, err := samplesFS.ReadFile(file)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,7 +101,7 @@ func conformance(t *testing.T, kmsKey string) {
 				sql = strings.ReplaceAll(sql, p.text, stores[p.store].ID)
 			}
 			got := render(runAsync(t, e, owner, sql), strings.Contains(strings.ToLower(sql), "order by"))
-			wantFile := strings.TrimSuffix(file, ".sql") + ".want"
+			wantFile := filepath.Join("testdata", "conformance", name+".want")
 			if *update && kmsKey == "" {
 				if err := os.WriteFile(wantFile, []byte(got), 0o644); err != nil {
 					t.Fatal(err)

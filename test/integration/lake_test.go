@@ -28,8 +28,11 @@ import (
 )
 
 // The Lake's data with known answers: the conformance data of internal/lake (events from 2022
-// and 2023, AWS Config items) and the expected rows of every query in testdata/conformance.
-var lakeTestdata = filepath.Join("..", "..", "internal", "lake", "testdata")
+// and 2023, AWS Config items), its sample queries and the rows each returns (testdata/conformance).
+var (
+	lakeTestdata = filepath.Join("..", "..", "internal", "lake", "testdata")
+	lakeSamples  = filepath.Join("..", "..", "internal", "lake", "samples") // the conformance queries
+)
 
 // lakeStores creates the conformance stores through the API and fills them with cairn import:
 // the events in three stores with different selectors, the configuration items in a fourth.
@@ -147,7 +150,7 @@ func cells(row []map[string]string) (cols, vals []string) {
 // samples' placeholders, and the rows it must return.
 func conformanceQuery(t *testing.T, name string, ids map[string]string) (sql string, want string) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(lakeTestdata, "conformance", name+".sql"))
+	b, err := os.ReadFile(filepath.Join(lakeSamples, name+".sql"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,8 +196,8 @@ func TestLakeQueriesSDKAndCLI(t *testing.T) {
 	ids := lakeStores(t, s, c)
 	ctx := context.Background()
 
-	files, _ := filepath.Glob(filepath.Join(lakeTestdata, "conformance", "*.sql"))
-	if len(files) < 18 {
+	files, _ := filepath.Glob(filepath.Join(lakeSamples, "*.sql"))
+	if len(files) < 19 {
 		t.Fatalf("found %d conformance queries", len(files))
 	}
 	for _, f := range files {
