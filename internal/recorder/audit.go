@@ -119,14 +119,16 @@ func (a *Auditor) Audit(ctx context.Context, c Call) {
 	}
 }
 
-// Run records queued calls until ctx is done, then records what is still queued.
+// Run records queued calls until ctx is done, then records what is still queued. Batches are
+// recorded without ctx's cancellation: a call taken from the queue as ctx ends is still recorded.
 func (a *Auditor) Run(ctx context.Context) {
 	batch := make([][]byte, 0, 256)
-	flush := func(ctx context.Context) {
+	record := context.WithoutCancel(ctx)
+	flush := func() {
 		if len(batch) == 0 {
 			return
 		}
-		results, err := a.r.Record(ctx, Scope{AnyAccount: true}, batch)
+		results, err := a.r.Record(record, Scope{AnyAccount: true}, batch)
 		if err != nil {
 			a.r.opts.Logger.Error("self-audit: recording failed", "calls", len(batch), "err", err)
 		}
@@ -150,15 +152,14 @@ func (a *Auditor) Run(ctx context.Context) {
 					break drain
 				}
 			}
-			flush(ctx)
+			flush()
 		case <-ctx.Done():
-			final := context.WithoutCancel(ctx)
 			for {
 				select {
 				case c := <-a.queue:
 					batch = append(batch, c.Marshal())
 				default:
-					flush(final)
+					flush()
 					return
 				}
 			}

@@ -360,3 +360,27 @@ func TestKey(t *testing.T) {
 		t.Error("eventID x and the bytes x collide")
 	}
 }
+
+// Stopping the auditor records every queued call, whichever of the queue and the cancellation
+// its loop sees first: a batch flushed as the context ends is not lost with it.
+func TestAuditorRecordsQueuedCallsAtStop(t *testing.T) {
+	for round := 0; round < 20; round++ {
+		r, j := newRecorder(t, t.TempDir())
+		a := NewAuditor(r)
+		const calls = 50
+		for i := 0; i < calls; i++ {
+			a.Audit(context.Background(), Call{Time: now, Account: "111122223333", Region: "us-east-1",
+				Source: "cloudtrail.amazonaws.com", Name: "LookupEvents", RequestID: fmt.Sprint(i)})
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		a.Run(ctx)
+		got, err := j.Cursor(0).TryNext(2*calls, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != calls {
+			t.Fatalf("round %d: %d of %d queued calls recorded", round, len(got), calls)
+		}
+	}
+}
