@@ -136,6 +136,7 @@ func TestAccessDenied(t *testing.T) {
 	}
 }
 
+// signedAs posts body to service, signed with a key the test servers all know.
 func signedAs(t *testing.T, url, service string, body []byte, headers map[string]string) *http.Response {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))

@@ -1,10 +1,7 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"io"
@@ -17,7 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
@@ -53,22 +49,10 @@ func cloudwatchServer(t *testing.T) *httptest.Server {
 	return ts
 }
 
+// signedPost posts body to the monitoring service, signed.
 func signedPost(t *testing.T, url string, body []byte, headers map[string]string) *http.Response {
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	sum := sha256.Sum256(body)
-	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret"},
-		req, hex.EncodeToString(sum[:]), "monitoring", "us-east-1", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
-	return resp
+	t.Helper()
+	return signedAs(t, url, "monitoring", body, headers)
 }
 
 // Each protocol gets the same operation and its own error shape: awsQuery XML with the query

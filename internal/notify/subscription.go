@@ -273,15 +273,15 @@ func (s *Service) Unsubscribe(ctx context.Context, c *Caller, subARN string) err
 }
 
 // ListSubscriptions lists the caller's subscriptions in its region, PageSize at a time; with
-// topic set, the subscriptions of that topic.
+// topic set, the subscriptions of that topic. A pending subscription's ARN is hidden, as SNS
+// hides it.
 func (s *Service) ListSubscriptions(ctx context.Context, c Caller, topic, token string) ([]Subscription, string, error) {
 	after, err := parsePageToken(token)
 	if err != nil {
 		return nil, "", err
 	}
-	q := `SELECT s.arn, s.owner, s.protocol, s.endpoint, s.topic_arn, s.status FROM sns_subscriptions s JOIN sns_topics t ON t.arn = s.topic_arn
-		WHERE s.status != 'deleted' AND s.arn > ? AND `
-	args := []any{after}
+	var states []SubscriptionState
+	var next string
 	if topic != "" {
 		if _, err := authorize(&c, topic, "TopicArn", "ListSubscriptionsByTopic"); err != nil {
 			return nil, "", err
@@ -289,38 +289,17 @@ func (s *Service) ListSubscriptions(ctx context.Context, c Caller, topic, token 
 		if _, err := s.topic(ctx, s.db, topic); err != nil {
 			return nil, "", err
 		}
-		q += `s.topic_arn = ?`
-		args = append(args, topic)
+		states, next, err = s.subscriptionStates(ctx, `s.topic_arn = ?`, after, topic)
 	} else {
-		q += `t.account_id = ? AND t.region = ?`
-		args = append(args, c.Account, c.Region)
+		states, next, err = s.subscriptionStates(ctx, `t.account_id = ? AND t.region = ?`, after, c.Account, c.Region)
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY s.arn LIMIT ?`, append(args, PageSize+1)...)
 	if err != nil {
-		return nil, "", fmt.Errorf("list subscriptions: %w", err)
-	}
-	defer rows.Close()
-	var out []Subscription
-	var pending []bool
-	for rows.Next() {
-		var sub Subscription
-		var status string
-		if err := rows.Scan(&sub.ARN, &sub.Owner, &sub.Protocol, &sub.Endpoint, &sub.TopicARN, &status); err != nil {
-			return nil, "", err
-		}
-		out = append(out, sub)
-		pending = append(pending, status == statusPending)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(out) > PageSize {
-		out = out[:PageSize]
-		next = pageToken(out[PageSize-1].ARN)
-	}
-	for i := range out {
-		if pending[i] {
+	out := make([]Subscription, len(states))
+	for i, st := range states {
+		out[i] = st.Subscription
+		if st.Pending {
 			out[i].ARN = PendingConfirmation
 		}
 	}
@@ -453,10 +432,17 @@ func (s *Service) TopicSubscriptions(ctx context.Context, c Caller, topic, token
 	if _, err := s.topic(ctx, s.db, topic); err != nil {
 		return nil, "", err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT arn, owner, protocol, endpoint, topic_arn, status, delivered, failed, last_outcome, last_at
-		FROM sns_subscriptions WHERE topic_arn = ? AND status != 'deleted' AND arn > ? ORDER BY arn LIMIT ?`, topic, after, PageSize+1)
+	return s.subscriptionStates(ctx, `s.topic_arn = ?`, after, topic)
+}
+
+// subscriptionStates returns the live subscriptions matching where (over sns_subscriptions s
+// joined to sns_topics t) after the ARN after, PageSize at a time, and the next page's token.
+func (s *Service) subscriptionStates(ctx context.Context, where, after string, args ...any) ([]SubscriptionState, string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT s.arn, s.owner, s.protocol, s.endpoint, s.topic_arn, s.status, s.delivered, s.failed, s.last_outcome, s.last_at
+		FROM sns_subscriptions s JOIN sns_topics t ON t.arn = s.topic_arn
+		WHERE s.status != 'deleted' AND s.arn > ? AND `+where+` ORDER BY s.arn LIMIT ?`, append(append([]any{after}, args...), PageSize+1)...)
 	if err != nil {
-		return nil, "", fmt.Errorf("list subscriptions of %s: %w", topic, err)
+		return nil, "", fmt.Errorf("list subscriptions: %w", err)
 	}
 	defer rows.Close()
 	var out []SubscriptionState
