@@ -39,7 +39,7 @@ func TestConsoleLakeInChromium(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#name`), "console-lake"),
 		chromedp.SetValue(chromedp.CSS(`#retention`), "3653"), // the events are from 2022 and 2023
 		chromedp.SetValue(chromedp.CSS(`#selectors`), selectors),
-		chromedp.Submit(chromedp.CSS(`#name`)),
+		submit(`#name`),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
 	)
 	if err != nil {

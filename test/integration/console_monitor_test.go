@@ -46,7 +46,7 @@ func TestConsoleMonitoringInChromium(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#name`)),
 		chromedp.SendKeys(chromedp.CSS(`#name`), group),
 		chromedp.SetValue(chromedp.CSS(`#retention`), "90"),
-		chromedp.Submit(chromedp.CSS(`#name`)),
+		submit(`#name`),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
 	)
 	if f := flash(t, ctx, "create the log group"); !strings.Contains(f, "Created log group "+group) {
@@ -60,7 +60,7 @@ func TestConsoleMonitoringInChromium(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#bucket`), "monitoring-trail-bucket"),
 		chromedp.SendKeys(chromedp.CSS(`#loggroup`), "arn:aws:logs:"+cairntest.Region+":"+cairntest.AccountID+":log-group:"+group+":*"),
 		chromedp.SendKeys(chromedp.CSS(`#logsrole`), "arn:aws:iam::"+cairntest.AccountID+":role/CloudTrail_CloudWatchLogs_Role"),
-		chromedp.Submit(chromedp.CSS(`#bucket`)),
+		submit(`#bucket`),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
 	)
 	flash(t, ctx, "create the trail")
@@ -74,7 +74,7 @@ func TestConsoleMonitoringInChromium(t *testing.T) {
 			chromedp.SetValue(chromedp.CSS(`#pattern`), pattern),
 			chromedp.SendKeys(chromedp.CSS(`#namespace`), "CloudTrailMetrics"),
 			chromedp.SendKeys(chromedp.CSS(`#metric`), "ConsoleSigninFailureCount"),
-			chromedp.Submit(chromedp.CSS(`#filter`)),
+			submit(`#filter`),
 			chromedp.WaitReady(chromedp.CSS(`h1`)),
 		)
 	}
@@ -96,7 +96,7 @@ func TestConsoleMonitoringInChromium(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`#statistic`), "Sum"),
 		chromedp.SetValue(chromedp.CSS(`#comparison`), "GreaterThanOrEqualToThreshold"),
 		chromedp.SendKeys(chromedp.CSS(`#description`), "Raises alarms if more than 2 console sign-in failures occur in 5 minutes"),
-		chromedp.Submit(chromedp.CSS(`#name`)),
+		submit(`#name`),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
 	)
 	flash(t, ctx, "create the alarm")

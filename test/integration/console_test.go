@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -30,6 +31,32 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
+// submit submits the form holding sel and waits until the page that answers it has loaded.
+// Waiting for an element alone is not enough: it can be found on the page the form was on,
+// before the browser has left it.
+func submit(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if _, err := chromedp.Evaluate[bool](`window.cairnLeaving = true`)(ctx, t); err != nil {
+			return err
+		}
+		if _, err := chromedp.Submit(chromedp.CSS(sel))(ctx, t); err != nil {
+			return err
+		}
+		for {
+			// Errors are expected while the old page's context is torn down: ask again.
+			arrived, err := chromedp.Evaluate[bool](`window.cairnLeaving === undefined && document.readyState === 'complete'`)(ctx, t)
+			if err == nil && arrived {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("submit %s: no new page: %w", sel, ctx.Err())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	})
+}
+
 // signIn fills the sign-in form and submits it; it returns the page's alert text, if any.
 func signIn(t *testing.T, ctx context.Context, s *cairntest.Server, password string) string {
 	t.Helper()
@@ -39,7 +66,7 @@ func signIn(t *testing.T, ctx context.Context, s *cairntest.Server, password str
 		chromedp.SendKeys(chromedp.CSS(`#account`), cairntest.AccountID),
 		chromedp.SendKeys(chromedp.CSS(`#user`), "root"),
 		chromedp.SendKeys(chromedp.CSS(`#password`), password),
-		chromedp.Submit(chromedp.CSS(`#password`)),
+		submit(`#password`),
 		// The fresh form has neither: wait for the answer, a failure's alert or a signed-in page.
 		chromedp.WaitVisible(chromedp.CSS(`.alert, header.top`)),
 	)
@@ -138,7 +165,7 @@ func TestConsoleInChromium(t *testing.T) {
 		chromedp.Navigate(s.Endpoint+"/console/events"),
 		chromedp.WaitVisible(chromedp.CSS(`#f-EventName`)),
 		chromedp.SendKeys(chromedp.CSS(`#f-EventName`), "ConsoleLogin"),
-		chromedp.Submit(chromedp.CSS(`#f-EventName`)),
+		submit(`#f-EventName`),
 		chromedp.WaitVisible(chromedp.CSS(`table tbody tr`)),
 	)
 	if err != nil {
@@ -163,7 +190,7 @@ func TestConsoleInChromium(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#name`)),
 		chromedp.SendKeys(chromedp.CSS(`#name`), "console-trail"),
 		chromedp.SendKeys(chromedp.CSS(`#bucket`), "console-trail-bucket"),
-		chromedp.Submit(chromedp.CSS(`#bucket`)),
+		submit(`#bucket`),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
 	)
 	if err != nil {

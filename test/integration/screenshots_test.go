@@ -72,7 +72,7 @@ func TestScreenshots(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#name`)),
 		chromedp.SendKeys(chromedp.CSS(`#name`), "management-events"),
 		chromedp.SendKeys(chromedp.CSS(`#bucket`), "audit-logs-111122223333"),
-		chromedp.Submit(chromedp.CSS(`#bucket`)),
+		submit(`#bucket`),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
 	)
 	if err != nil {
@@ -97,7 +97,7 @@ func TestScreenshots(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#name`), "security-lake"),
 		chromedp.SetValue(chromedp.CSS(`#selectors`), `[{"Name": "Management events of the workloads", "FieldSelectors": [`+
 			`{"Field": "eventCategory", "Equals": ["Management"]}, {"Field": "userIdentity.arn", "NotEquals": ["arn:aws:iam::`+cairntest.AccountID+`:root"]}]}]`),
-		chromedp.Submit(chromedp.CSS(`#name`)),
+		submit(`#name`),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
 	)
 	if err != nil {
@@ -162,20 +162,20 @@ func monitoring(t *testing.T, ctx context.Context, s *cairntest.Server, ep *cair
 			chromedp.WaitVisible(chromedp.CSS(`#name`)),
 			chromedp.SendKeys(chromedp.CSS(`#name`), g),
 			chromedp.SetValue(chromedp.CSS(`#retention`), "365"),
-			chromedp.Submit(chromedp.CSS(`#name`)),
+			submit(`#name`),
 			chromedp.WaitVisible(chromedp.CSS(`.flash`)),
 		)
 	}
 	browse(t, ctx, "install the CIS pack",
 		chromedp.Navigate(s.Endpoint+"/console/loggroups/CloudTrail/DefaultLogGroup"),
 		chromedp.WaitVisible(chromedp.CSS(`#cis-namespace`)),
-		chromedp.Submit(chromedp.CSS(`#cis-namespace`)),
+		submit(`#cis-namespace`),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
 		chromedp.SendKeys(chromedp.CSS(`#filter`), "ConsoleSignInFailures"),
 		chromedp.SetValue(chromedp.CSS(`#pattern`), signInFailures),
 		chromedp.SendKeys(chromedp.CSS(`#namespace`), "CloudTrailMetrics"),
 		chromedp.SendKeys(chromedp.CSS(`#metric`), "ConsoleSigninFailureCount"),
-		chromedp.Submit(chromedp.CSS(`#filter`)),
+		submit(`#filter`),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
 	)
 	aws := cairntest.Tool(t, "aws")
