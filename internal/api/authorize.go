@@ -9,16 +9,6 @@ import (
 	"github.com/cairn-dev/cairn/internal/iam"
 )
 
-// deniedErrors are the error code and HTTP status each service answers a refused call with.
-// The JSON services say AccessDeniedException; the query services have their own codes.
-var deniedErrors = map[string]struct {
-	code   string
-	status int
-}{
-	"cloudwatch": {"AccessDenied", http.StatusForbidden},
-	"sns":        {"AuthorizationError", http.StatusForbidden},
-}
-
 // authorize checks the caller's identity-based policies for the call's action, <prefix>:<op>
 // with the service's IAM prefix, on the resource the call names. It returns nil when the call
 // may proceed, else the error to answer. Dispatchers call it once the operation and its
@@ -37,21 +27,12 @@ func (s *Server) authorize(c *call, prefix string) *awsproto.Error {
 	if d == iam.Allowed {
 		return nil
 	}
-	// AWS's wording; a call on no particular resource names none.
-	msg := "User: " + c.principal.ARN() + " is not authorized to perform: " + action
-	if resource != "*" {
-		msg += " on resource: " + resource
+	denied := &iam.AccessDenied{Principal: c.principal, Action: action, Resource: resource, Decision: d}
+	status := http.StatusBadRequest // the JSON services'; the query services answer 403
+	if prefix == "cloudwatch" || prefix == "sns" {
+		status = http.StatusForbidden
 	}
-	if d == iam.ExplicitDeny {
-		msg += " with an explicit deny in an identity-based policy"
-	} else {
-		msg += " because no identity-based policy allows the " + action + " action"
-	}
-	e := &awsproto.Error{Code: "AccessDeniedException", Message: msg, Status: http.StatusBadRequest}
-	if q, ok := deniedErrors[prefix]; ok {
-		e.Code, e.Status = q.code, q.status
-	}
-	return e
+	return &awsproto.Error{Code: denied.Code(), Message: denied.Error(), Status: status}
 }
 
 // resourceFields are the parameters that name a call's resource. encoding/json matches member

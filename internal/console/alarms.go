@@ -289,8 +289,9 @@ func (c *Console) saveAlarm(w http.ResponseWriter, r *http.Request) {
 		cfg.Unit, cfg.OKActions, cfg.InsufficientDataActions = old.Unit, old.OKActions, old.InsufficientDataActions
 		cfg.EvaluateLowSampleCountPercentile, cfg.Tags = old.EvaluateLowSampleCountPercentile, old.Tags
 	}
-	err = c.cfg.Metrics.PutAlarm(r.Context(), q.Account, q.Region, cfg)
-	c.record(r, monitoringSource, "PutMetricAlarm", putAlarmParams(&cfg), nil, err)
+	err = c.change(r, monitoringSource, "PutMetricAlarm", alarmARN(r, cfg.Name), putAlarmParams(&cfg), func() (any, error) {
+		return nil, c.cfg.Metrics.PutAlarm(r.Context(), q.Account, q.Region, cfg)
+	})
 	if err != nil {
 		if msg, _, ok := userError(err); ok {
 			c.renderAlarmForm(w, r, http.StatusBadRequest, f, msg)
@@ -300,6 +301,11 @@ func (c *Console) saveAlarm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	done(w, r, alarmURL(cfg.Name), "Saved alarm "+cfg.Name+".")
+}
+
+// alarmARN is the ARN of the alarm the console names, in the user's account and region.
+func alarmARN(r *http.Request, name string) string {
+	return arn(r, "cloudwatch", "alarm:"+name)
 }
 
 // putAlarmParams is PutMetricAlarm's request as the API records it.
@@ -335,8 +341,9 @@ func putAlarmParams(a *metrics.AlarmConfig) any {
 func (c *Console) deleteAlarm(w http.ResponseWriter, r *http.Request) {
 	q := c.alarmQuery(r)
 	name := r.PostFormValue("name")
-	err := c.cfg.Metrics.DeleteAlarms(r.Context(), q.Account, q.Region, []string{name})
-	c.record(r, monitoringSource, "DeleteAlarms", map[string][]string{"alarmNames": {name}}, nil, err)
+	err := c.change(r, monitoringSource, "DeleteAlarms", alarmARN(r, name), map[string][]string{"alarmNames": {name}}, func() (any, error) {
+		return nil, c.cfg.Metrics.DeleteAlarms(r.Context(), q.Account, q.Region, []string{name})
+	})
 	if err != nil {
 		c.failWith(w, r, "delete the alarm", err)
 		return
@@ -352,9 +359,10 @@ func (c *Console) setAlarmActions(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusNotFound, "Alarm "+name+" does not exist.")
 		return
 	}
-	err := c.cfg.Metrics.SetActionsEnabled(r.Context(), q.Account, q.Region, []string{name}, on)
 	op := map[bool]string{true: "EnableAlarmActions", false: "DisableAlarmActions"}[on]
-	c.record(r, monitoringSource, op, map[string][]string{"alarmNames": {name}}, nil, err)
+	err := c.change(r, monitoringSource, op, alarmARN(r, name), map[string][]string{"alarmNames": {name}}, func() (any, error) {
+		return nil, c.cfg.Metrics.SetActionsEnabled(r.Context(), q.Account, q.Region, []string{name}, on)
+	})
 	if err != nil {
 		c.failWith(w, r, "change the alarm's actions", err)
 		return

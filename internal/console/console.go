@@ -10,6 +10,7 @@ package console
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -40,6 +41,7 @@ const Prefix = "/console/"
 // Accounts is what the console needs of internal/iam.
 type Accounts interface {
 	SignIn(ctx context.Context, accountIDOrAlias, userName, password, mfaCode string) (iam.Attempt, error)
+	Authorize(ctx context.Context, p iam.Principal, action, resource string) (iam.Decision, error)
 }
 
 // Config is what the console serves.
@@ -139,15 +141,19 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET "+Prefix+"signin", c.signInPage)
 	c.mux.HandleFunc("POST "+Prefix+"signin", c.signIn)
 	c.mux.HandleFunc("POST "+Prefix+"signout", c.auth(c.signOut))
-	c.mux.HandleFunc("GET "+Prefix+"{$}", c.auth(c.dashboard))
-	c.mux.HandleFunc("GET "+Prefix+"events", c.auth(c.events))
-	c.mux.HandleFunc("GET "+Prefix+"events/download", c.auth(c.download))
-	c.mux.HandleFunc("GET "+Prefix+"events/{id}", c.auth(c.eventDetail))
+	// Event history and the dashboard read what LookupEvents answers.
+	lookup := func(h http.HandlerFunc) http.HandlerFunc { return c.view(cloudtrailSource, "LookupEvents", nil, h) }
+	c.mux.HandleFunc("GET "+Prefix+"{$}", lookup(c.dashboard))
+	c.mux.HandleFunc("GET "+Prefix+"events", lookup(c.events))
+	c.mux.HandleFunc("GET "+Prefix+"events/download", lookup(c.download))
+	c.mux.HandleFunc("GET "+Prefix+"events/{id}", lookup(c.eventDetail))
 	if c.cfg.Trails != nil {
-		c.mux.HandleFunc("GET "+Prefix+"trails", c.auth(c.trails))
+		c.mux.HandleFunc("GET "+Prefix+"trails", c.view(cloudtrailSource, "DescribeTrails", nil, c.trails))
 		c.mux.HandleFunc("GET "+Prefix+"trails/new", c.auth(c.trailForm))
 		c.mux.HandleFunc("POST "+Prefix+"trails/new", c.auth(c.createTrail))
-		c.mux.HandleFunc("GET "+Prefix+"trails/{name}", c.auth(c.trailForm))
+		c.mux.HandleFunc("GET "+Prefix+"trails/{name}", c.view(cloudtrailSource, "GetTrail", func(r *http.Request) string {
+			return trailARN(r, r.PathValue("name"))
+		}, c.trailForm))
 		c.mux.HandleFunc("POST "+Prefix+"trails/{name}", c.auth(c.updateTrail))
 		c.mux.HandleFunc("POST "+Prefix+"trails/{name}/delete", c.auth(c.deleteTrail))
 		c.mux.HandleFunc("POST "+Prefix+"trails/{name}/logging", c.auth(c.setLogging))
@@ -282,8 +288,14 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, status int, msg s
 	c.render(w, r, status, "error", http.StatusText(status), page{Error: msg})
 }
 
-// internal logs err and tells the user cairn failed (not them).
+// internal logs err and tells the user cairn failed (not them), unless the user's policies
+// refused what they asked: every page's error path ends here, so a refusal is shown as one.
 func (c *Console) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
+	var denied *iam.AccessDenied
+	if errors.As(err, &denied) {
+		c.fail(w, r, http.StatusForbidden, denied.Code()+": "+denied.Error())
+		return
+	}
 	c.cfg.Logger.Error("console: "+what, "err", err, "path", r.URL.Path)
 	c.fail(w, r, http.StatusInternalServerError, "cairn could not "+what+": "+err.Error())
 }

@@ -27,12 +27,13 @@ const (
 )
 
 type fixture struct {
-	t   *testing.T
-	c   *Console
-	j   *journal.Journal
-	db  *sql.DB
-	rec *recorder.Recorder
-	now time.Time
+	t        *testing.T
+	c        *Console
+	j        *journal.Journal
+	db       *sql.DB
+	accounts *iam.Store
+	rec      *recorder.Recorder
+	now      time.Time
 }
 
 // newFixture starts a console over fresh stores; configure adds to its Config.
@@ -57,7 +58,7 @@ func newFixture(t *testing.T, configure ...func(f *fixture, cfg *Config)) *fixtu
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
-	f := &fixture{t: t, j: j, db: db, rec: recorder.New(j, recorder.Options{Logger: slog.New(slog.DiscardHandler)}), now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	f := &fixture{t: t, j: j, db: db, accounts: accounts, rec: recorder.New(j, recorder.Options{Logger: slog.New(slog.DiscardHandler)}), now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
 	cfg := Config{Accounts: accounts, Recorder: f.rec, Operator: testAccount,
 		Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler)}
 	for _, c := range configure {
@@ -124,8 +125,12 @@ func csrfOf(t *testing.T, w *httptest.ResponseRecorder) string {
 }
 
 func (cl *client) signIn(password string) *httptest.ResponseRecorder {
+	return cl.signInAs("root", password)
+}
+
+func (cl *client) signInAs(user, password string) *httptest.ResponseRecorder {
 	token := csrfOf(cl.f.t, cl.do("GET", "/console/signin", nil))
-	return cl.do("POST", "/console/signin", url.Values{"csrf": {token}, "account": {testAccount}, "user": {"root"}, "password": {password}})
+	return cl.do("POST", "/console/signin", url.Values{"csrf": {token}, "account": {testAccount}, "user": {user}, "password": {password}})
 }
 
 // signIns returns the ConsoleLogin records in the journal.

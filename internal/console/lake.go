@@ -27,15 +27,25 @@ func (c *Console) lakeRoutes() {
 		method, path, _ := strings.Cut(pattern, " ")
 		c.mux.HandleFunc(method+" "+Prefix+path, c.auth(h))
 	}
-	handle("GET lake", c.lakeEditor)
+	// A page that shows what a read-only call answers is refused as that call would be.
+	view := func(pattern, call string, resource func(*http.Request) string, h http.HandlerFunc) {
+		handle(pattern, c.view(cloudtrailSource, call, resource, h))
+	}
+	storeARN := func(r *http.Request) string {
+		if id := r.PathValue("id"); strings.HasPrefix(id, "arn:") {
+			return id
+		}
+		return arn(r, "cloudtrail", "eventdatastore/"+r.PathValue("id"))
+	}
+	view("GET lake", "ListEventDataStores", nil, c.lakeEditor)
 	handle("POST lake/queries", c.startQuery)
-	handle("GET lake/queries/{id}", c.queryPage)
-	handle("GET lake/queries/{id}/download", c.queryDownload)
+	view("GET lake/queries/{id}", "GetQueryResults", nil, c.queryPage)
+	view("GET lake/queries/{id}/download", "GetQueryResults", nil, c.queryDownload)
 	handle("POST lake/queries/{id}/cancel", c.cancelQuery)
-	handle("GET lake/stores", c.stores)
+	view("GET lake/stores", "ListEventDataStores", nil, c.stores)
 	handle("GET lake/stores/new", c.storeForm)
 	handle("POST lake/stores/new", c.createStore)
-	handle("GET lake/stores/{id}", c.storeForm)
+	view("GET lake/stores/{id}", "GetEventDataStore", storeARN, c.storeForm)
 	handle("POST lake/stores/{id}", c.updateStore)
 	handle("POST lake/stores/{id}/delete", c.deleteStore)
 	handle("POST lake/stores/{id}/restore", c.restoreStore)
@@ -157,12 +167,12 @@ func (c *Console) editorData(r *http.Request, store string) (editorData, error) 
 func (c *Console) startQuery(w http.ResponseWriter, r *http.Request) {
 	s := sessionFrom(r)
 	sql, store := r.PostFormValue("sql"), r.PostFormValue("store")
-	id, err := c.cfg.Lake.StartQuery(r.Context(), lakeCaller(s), sql, lake.StartOptions{})
-	var response any
-	if err == nil {
-		response = map[string]string{"queryId": id}
-	}
-	c.audit(r, "StartQuery", map[string]string{"queryStatement": sql}, response, err)
+	var id string
+	// "*" as the API authorizes StartQuery: the stores are named inside the statement.
+	err := c.change(r, cloudtrailSource, "StartQuery", "*", map[string]string{"queryStatement": sql}, func() (_ any, err error) {
+		id, err = c.cfg.Lake.StartQuery(r.Context(), lakeCaller(s), sql, lake.StartOptions{})
+		return map[string]string{"queryId": id}, err
+	})
 	if err != nil {
 		msg, ok := lakeMessage(err)
 		if !ok {
@@ -247,8 +257,10 @@ func (c *Console) queryPage(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) cancelQuery(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	_, err := c.cfg.Lake.CancelQuery(r.Context(), lakeCaller(sessionFrom(r)), id)
-	c.audit(r, "CancelQuery", map[string]string{"queryId": id}, nil, err)
+	err := c.change(r, cloudtrailSource, "CancelQuery", "*", map[string]string{"queryId": id}, func() (any, error) {
+		_, err := c.cfg.Lake.CancelQuery(r.Context(), lakeCaller(sessionFrom(r)), id)
+		return nil, err
+	})
 	if err != nil {
 		c.lakeFail(w, r, "cancel the query", err)
 		return
@@ -435,8 +447,11 @@ func (c *Console) createStore(w http.ResponseWriter, r *http.Request) {
 	if sels != nil {
 		params["advancedEventSelectors"] = sels
 	}
-	st, err := c.cfg.Lake.CreateStore(r.Context(), lakeCaller(sessionFrom(r)), in)
-	c.audit(r, "CreateEventDataStore", params, nil, err)
+	var st *lake.Store
+	err := c.change(r, cloudtrailSource, "CreateEventDataStore", "*", params, func() (_ any, err error) {
+		st, err = c.cfg.Lake.CreateStore(r.Context(), lakeCaller(sessionFrom(r)), in)
+		return nil, err
+	})
 	if err != nil {
 		c.storeFormError(w, r, f, err)
 		return
@@ -479,8 +494,11 @@ func (c *Console) updateStore(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, Prefix+"lake/stores/"+cur.ID+"?done="+urlQueryEscape("Nothing to save: no setting changed."), http.StatusSeeOther)
 		return
 	}
-	st, err := c.cfg.Lake.UpdateStore(r.Context(), caller, cur.ID, in)
-	c.audit(r, "UpdateEventDataStore", params, nil, err)
+	var st *lake.Store
+	err = c.change(r, cloudtrailSource, "UpdateEventDataStore", cur.ARN(), params, func() (_ any, err error) {
+		st, err = c.cfg.Lake.UpdateStore(r.Context(), caller, cur.ID, in)
+		return nil, err
+	})
 	if err != nil {
 		c.storeFormError(w, r, f, err)
 		return
@@ -497,8 +515,9 @@ func (c *Console) storeAction(w http.ResponseWriter, r *http.Request, op, done s
 		c.lakeFail(w, r, "read the event data store", err)
 		return
 	}
-	err = act(caller, st.ID)
-	c.audit(r, op, map[string]string{"eventDataStore": st.ARN()}, nil, err)
+	err = c.change(r, cloudtrailSource, op, st.ARN(), map[string]string{"eventDataStore": st.ARN()}, func() (any, error) {
+		return nil, act(caller, st.ID)
+	})
 	if err != nil {
 		c.storeFormError(w, r, storeFormOf(st), err)
 		return

@@ -78,11 +78,11 @@ func (c *Console) createLogGroup(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Days = days
 	sc := c.logsScope(r)
-	err = c.cfg.LogGroups.CreateGroup(r.Context(), sc, d.Name, "", nil)
-	c.record(r, logsSource, "CreateLogGroup", map[string]string{"logGroupName": d.Name}, nil, err)
+	err = c.change(r, logsSource, "CreateLogGroup", logGroupARN(r, d.Name), map[string]string{"logGroupName": d.Name}, func() (any, error) {
+		return nil, c.cfg.LogGroups.CreateGroup(r.Context(), sc, d.Name, "", nil)
+	})
 	if err == nil && days > 0 {
-		err = c.cfg.LogGroups.PutRetention(r.Context(), sc, d.Name, days)
-		c.record(r, logsSource, "PutRetentionPolicy", map[string]any{"logGroupName": d.Name, "retentionInDays": days}, nil, err)
+		err = c.putRetention(r, sc, d.Name, days)
 	}
 	if err != nil {
 		if msg, _, ok := userError(err); ok {
@@ -168,11 +168,11 @@ func (c *Console) changeLogGroup(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if days == 0 {
-			err = c.cfg.LogGroups.DeleteRetention(ctx, sc, name)
-			c.record(r, logsSource, "DeleteRetentionPolicy", map[string]string{"logGroupName": name}, nil, err)
+			err = c.change(r, logsSource, "DeleteRetentionPolicy", logGroupARN(r, name), map[string]string{"logGroupName": name}, func() (any, error) {
+				return nil, c.cfg.LogGroups.DeleteRetention(ctx, sc, name)
+			})
 		} else {
-			err = c.cfg.LogGroups.PutRetention(ctx, sc, name, days)
-			c.record(r, logsSource, "PutRetentionPolicy", map[string]any{"logGroupName": name, "retentionInDays": days}, nil, err)
+			err = c.putRetention(r, sc, name, days)
 		}
 		if err != nil {
 			c.logGroupError(w, r, filterForm{Value: "1"}, err, false)
@@ -184,8 +184,9 @@ func (c *Console) changeLogGroup(w http.ResponseWriter, r *http.Request) {
 		}
 		done(w, r, here, msg)
 	case "delete":
-		err := c.cfg.LogGroups.DeleteGroup(ctx, sc, name)
-		c.record(r, logsSource, "DeleteLogGroup", map[string]string{"logGroupName": name}, nil, err)
+		err := c.change(r, logsSource, "DeleteLogGroup", logGroupARN(r, name), map[string]string{"logGroupName": name}, func() (any, error) {
+			return nil, c.cfg.LogGroups.DeleteGroup(ctx, sc, name)
+		})
 		if err != nil {
 			c.failWith(w, r, "delete the log group", err)
 			return
@@ -205,17 +206,16 @@ func (c *Console) changeLogGroup(w http.ResponseWriter, r *http.Request) {
 			}
 			mf.Transformation.DefaultValue = &v
 		}
-		err := c.cfg.LogGroups.PutMetricFilter(ctx, sc, mf)
-		c.record(r, logsSource, "PutMetricFilter", putFilterParams(mf), nil, err)
-		if err != nil {
+		if err := c.putMetricFilter(r, sc, mf); err != nil {
 			c.logGroupError(w, r, f, err, true)
 			return
 		}
 		done(w, r, here, "Saved metric filter "+f.Name+".")
 	case "deletefilter":
 		filter := r.PostFormValue("filter")
-		err := c.cfg.LogGroups.DeleteMetricFilter(ctx, sc, name, filter)
-		c.record(r, logsSource, "DeleteMetricFilter", map[string]string{"logGroupName": name, "filterName": filter}, nil, err)
+		err := c.change(r, logsSource, "DeleteMetricFilter", logGroupARN(r, name), map[string]string{"logGroupName": name, "filterName": filter}, func() (any, error) {
+			return nil, c.cfg.LogGroups.DeleteMetricFilter(ctx, sc, name, filter)
+		})
 		if err != nil {
 			c.logGroupError(w, r, filterForm{Value: "1"}, err, false)
 			return
@@ -239,13 +239,29 @@ func (c *Console) installCIS(r *http.Request, sc logs.Scope, group, namespace st
 	for _, ctl := range logs.CIS {
 		f := ctl.MetricFilter(group)
 		f.Transformation.MetricNamespace = namespace
-		err := c.cfg.LogGroups.PutMetricFilter(r.Context(), sc, f)
-		c.record(r, logsSource, "PutMetricFilter", putFilterParams(f), nil, err)
-		if err != nil {
+		if err := c.putMetricFilter(r, sc, f); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func (c *Console) putMetricFilter(r *http.Request, sc logs.Scope, f logs.MetricFilter) error {
+	return c.change(r, logsSource, "PutMetricFilter", logGroupARN(r, f.Group), putFilterParams(f), func() (any, error) {
+		return nil, c.cfg.LogGroups.PutMetricFilter(r.Context(), sc, f)
+	})
+}
+
+func (c *Console) putRetention(r *http.Request, sc logs.Scope, group string, days int) error {
+	params := map[string]any{"logGroupName": group, "retentionInDays": days}
+	return c.change(r, logsSource, "PutRetentionPolicy", logGroupARN(r, group), params, func() (any, error) {
+		return nil, c.cfg.LogGroups.PutRetention(r.Context(), sc, group, days)
+	})
+}
+
+// logGroupARN is the ARN the API authorizes a call on the log group with.
+func logGroupARN(r *http.Request, group string) string {
+	return arn(r, "logs", "log-group:"+group)
 }
 
 // putFilterParams is PutMetricFilter's request as the API receives it.

@@ -30,25 +30,29 @@ func (c *Console) monitorNav() []navItem {
 }
 
 func (c *Console) monitorRoutes() {
+	// A page that shows what a read-only call answers is refused as that call would be.
 	if c.cfg.LogGroups != nil {
-		c.mux.HandleFunc("GET "+Prefix+"loggroups", c.auth(c.logGroups))
+		group := func(r *http.Request) string { return logGroupARN(r, r.PathValue("name")) }
+		c.mux.HandleFunc("GET "+Prefix+"loggroups", c.view(logsSource, "DescribeLogGroups", nil, c.logGroups))
 		c.mux.HandleFunc("POST "+Prefix+"loggroups", c.auth(c.createLogGroup))
-		c.mux.HandleFunc("GET "+Prefix+"loggroups/{name...}", c.auth(c.logGroup))
+		c.mux.HandleFunc("GET "+Prefix+"loggroups/{name...}", c.view(logsSource, "DescribeMetricFilters", group, c.logGroup))
 		c.mux.HandleFunc("POST "+Prefix+"loggroups/{name...}", c.auth(c.changeLogGroup))
 	}
 	if c.cfg.Metrics != nil {
-		c.mux.HandleFunc("GET "+Prefix+"alarms", c.auth(c.alarms))
+		alarm := func(r *http.Request) string { return alarmARN(r, r.URL.Query().Get("name")) }
+		c.mux.HandleFunc("GET "+Prefix+"alarms", c.view(monitoringSource, "DescribeAlarms", nil, c.alarms))
 		c.mux.HandleFunc("GET "+Prefix+"alarms/new", c.auth(c.alarmForm))
-		c.mux.HandleFunc("GET "+Prefix+"alarms/edit", c.auth(c.alarmForm))
+		c.mux.HandleFunc("GET "+Prefix+"alarms/edit", c.view(monitoringSource, "DescribeAlarms", alarm, c.alarmForm))
 		c.mux.HandleFunc("POST "+Prefix+"alarms/save", c.auth(c.saveAlarm))
-		c.mux.HandleFunc("GET "+Prefix+"alarms/show", c.auth(c.alarm))
+		c.mux.HandleFunc("GET "+Prefix+"alarms/show", c.view(monitoringSource, "DescribeAlarms", alarm, c.alarm))
 		c.mux.HandleFunc("POST "+Prefix+"alarms/delete", c.auth(c.deleteAlarm))
 		c.mux.HandleFunc("POST "+Prefix+"alarms/actions", c.auth(c.setAlarmActions))
 	}
 	if c.cfg.Notify != nil {
-		c.mux.HandleFunc("GET "+Prefix+"topics", c.auth(c.topics))
+		topic := func(r *http.Request) string { return topicARN(r, r.PathValue("name")) }
+		c.mux.HandleFunc("GET "+Prefix+"topics", c.view(snsSource, "ListTopics", nil, c.topics))
 		c.mux.HandleFunc("POST "+Prefix+"topics", c.auth(c.createTopic))
-		c.mux.HandleFunc("GET "+Prefix+"topics/{name}", c.auth(c.topic))
+		c.mux.HandleFunc("GET "+Prefix+"topics/{name}", c.view(snsSource, "GetTopicAttributes", topic, c.topic))
 		c.mux.HandleFunc("POST "+Prefix+"topics/{name}", c.auth(c.changeTopic))
 	}
 }

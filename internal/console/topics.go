@@ -58,12 +58,11 @@ func (c *Console) renderTopics(w http.ResponseWriter, r *http.Request, status in
 
 func (c *Console) createTopic(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimSpace(r.PostFormValue("name"))
-	arn, err := c.cfg.Notify.CreateTopic(r.Context(), c.caller(r), name, nil, nil)
-	var resp any
-	if err == nil {
-		resp = map[string]string{"topicArn": arn}
-	}
-	c.record(r, snsSource, "CreateTopic", map[string]string{"name": name}, resp, err)
+	var arn string
+	err := c.change(r, snsSource, "CreateTopic", topicARN(r, name), map[string]string{"name": name}, func() (_ any, err error) {
+		arn, err = c.cfg.Notify.CreateTopic(r.Context(), c.caller(r), name, nil, nil)
+		return map[string]string{"topicArn": arn}, err
+	})
 	if err != nil {
 		if msg, _, ok := userError(err); ok {
 			c.renderTopics(w, r, http.StatusBadRequest, name, msg)
@@ -85,9 +84,9 @@ type topicData struct {
 	Endpoint       string
 }
 
-func (c *Console) topicARN(r *http.Request) string {
-	s := sessionFrom(r)
-	return "arn:aws:sns:" + s.Region + ":" + s.Principal.AccountID + ":" + r.PathValue("name")
+// topicARN is the ARN of the topic the console names, in the user's account and region.
+func topicARN(r *http.Request, name string) string {
+	return arn(r, "sns", name)
 }
 
 func (c *Console) topic(w http.ResponseWriter, r *http.Request) {
@@ -95,7 +94,7 @@ func (c *Console) topic(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) renderTopic(w http.ResponseWriter, r *http.Request, status int, protocol, endpoint, msg string) {
-	ctx, caller, arn := r.Context(), c.caller(r), c.topicARN(r)
+	ctx, caller, arn := r.Context(), c.caller(r), topicARN(r, r.PathValue("name"))
 	attrs, err := c.cfg.Notify.TopicAttributes(ctx, caller, arn)
 	if err != nil {
 		c.failWith(w, r, "read the topic", err)
@@ -115,17 +114,21 @@ func (c *Console) renderTopic(w http.ResponseWriter, r *http.Request, status int
 
 // changeTopic runs the topic page's forms; action says which.
 func (c *Console) changeTopic(w http.ResponseWriter, r *http.Request) {
-	ctx, caller, arn := r.Context(), c.caller(r), c.topicARN(r)
+	ctx, caller, arn := r.Context(), c.caller(r), topicARN(r, r.PathValue("name"))
 	here := topicURL(arn)
 	switch action := r.PostFormValue("action"); action {
 	case "subscribe":
 		protocol, endpoint := r.PostFormValue("protocol"), strings.TrimSpace(r.PostFormValue("endpoint"))
-		sub, confirmed, err := c.cfg.Notify.Subscribe(ctx, caller, arn, protocol, endpoint, nil)
-		var resp any
-		if err == nil {
-			resp = map[string]string{"subscriptionArn": map[bool]string{true: sub.ARN, false: "pending confirmation"}[confirmed]}
-		}
-		c.record(r, snsSource, "Subscribe", map[string]string{"topicArn": arn, "protocol": protocol, "endpoint": endpoint}, resp, err)
+		var confirmed bool
+		params := map[string]string{"topicArn": arn, "protocol": protocol, "endpoint": endpoint}
+		err := c.change(r, snsSource, "Subscribe", arn, params, func() (any, error) {
+			sub, ok, err := c.cfg.Notify.Subscribe(ctx, caller, arn, protocol, endpoint, nil)
+			if err != nil {
+				return nil, err
+			}
+			confirmed = ok
+			return map[string]string{"subscriptionArn": map[bool]string{true: sub.ARN, false: "pending confirmation"}[ok]}, nil
+		})
 		if err != nil {
 			c.topicError(w, r, protocol, endpoint, err)
 			return
@@ -137,16 +140,18 @@ func (c *Console) changeTopic(w http.ResponseWriter, r *http.Request) {
 		done(w, r, here, msg)
 	case "unsubscribe":
 		sub := r.PostFormValue("subscription")
-		err := c.cfg.Notify.Unsubscribe(ctx, &caller, sub)
-		c.record(r, snsSource, "Unsubscribe", map[string]string{"subscriptionArn": sub}, nil, err)
+		err := c.change(r, snsSource, "Unsubscribe", arn, map[string]string{"subscriptionArn": sub}, func() (any, error) {
+			return nil, c.cfg.Notify.Unsubscribe(ctx, &caller, sub)
+		})
 		if err != nil {
 			c.topicError(w, r, "https", "", err)
 			return
 		}
 		done(w, r, here, "Unsubscribed "+r.PostFormValue("endpoint")+".")
 	case "delete":
-		err := c.cfg.Notify.DeleteTopic(ctx, caller, arn)
-		c.record(r, snsSource, "DeleteTopic", map[string]string{"topicArn": arn}, nil, err)
+		err := c.change(r, snsSource, "DeleteTopic", arn, map[string]string{"topicArn": arn}, func() (any, error) {
+			return nil, c.cfg.Notify.DeleteTopic(ctx, caller, arn)
+		})
 		if err != nil {
 			c.failWith(w, r, "delete the topic", err)
 			return

@@ -87,12 +87,16 @@ func (c *Console) createTrail(w http.ResponseWriter, r *http.Request) {
 	s := sessionFrom(r)
 	f, in := parseTrailForm(r)
 	f.New = true
-	t, err := c.cfg.Trails.Create(r.Context(), s.Principal.AccountID, s.Region, in, nil)
-	c.audit(r, "CreateTrail", in, t, err)
+	var t *trail.Trail
+	err := c.change(r, cloudtrailSource, "CreateTrail", trailARN(r, f.Name), in, func() (_ any, err error) {
+		t, err = c.cfg.Trails.Create(r.Context(), s.Principal.AccountID, s.Region, in, nil)
+		return t, err
+	})
 	if err == nil && f.Logging {
 		// As AWS's console does: a trail created there starts logging at once.
-		err = c.cfg.Trails.SetLogging(r.Context(), s.Principal.AccountID, s.Region, t.ARN, true)
-		c.audit(r, "StartLogging", map[string]string{"name": t.ARN}, nil, err)
+		err = c.change(r, cloudtrailSource, "StartLogging", t.ARN, map[string]string{"name": t.ARN}, func() (any, error) {
+			return nil, c.cfg.Trails.SetLogging(r.Context(), s.Principal.AccountID, s.Region, t.ARN, true)
+		})
 	}
 	if err != nil {
 		c.trailFormError(w, r, f, err)
@@ -105,8 +109,11 @@ func (c *Console) updateTrail(w http.ResponseWriter, r *http.Request) {
 	s := sessionFrom(r)
 	f, in := parseTrailForm(r)
 	f.Name, in.Name = r.PathValue("name"), r.PathValue("name")
-	t, err := c.cfg.Trails.Update(r.Context(), s.Principal.AccountID, s.Region, in)
-	c.audit(r, "UpdateTrail", in, t, err)
+	var t *trail.Trail
+	err := c.change(r, cloudtrailSource, "UpdateTrail", trailARN(r, f.Name), in, func() (_ any, err error) {
+		t, err = c.cfg.Trails.Update(r.Context(), s.Principal.AccountID, s.Region, in)
+		return t, err
+	})
 	if err != nil {
 		c.trailFormError(w, r, f, err)
 		return
@@ -117,8 +124,9 @@ func (c *Console) updateTrail(w http.ResponseWriter, r *http.Request) {
 func (c *Console) deleteTrail(w http.ResponseWriter, r *http.Request) {
 	s := sessionFrom(r)
 	name := r.PathValue("name")
-	err := c.cfg.Trails.Delete(r.Context(), s.Principal.AccountID, s.Region, name)
-	c.audit(r, "DeleteTrail", map[string]string{"name": name}, nil, err)
+	err := c.change(r, cloudtrailSource, "DeleteTrail", trailARN(r, name), map[string]string{"name": name}, func() (any, error) {
+		return nil, c.cfg.Trails.Delete(r.Context(), s.Principal.AccountID, s.Region, name)
+	})
 	if err != nil {
 		c.trailError(w, r, err)
 		return
@@ -129,15 +137,25 @@ func (c *Console) deleteTrail(w http.ResponseWriter, r *http.Request) {
 func (c *Console) setLogging(w http.ResponseWriter, r *http.Request) {
 	s := sessionFrom(r)
 	name, on := r.PathValue("name"), r.PostFormValue("logging") == "on"
-	err := c.cfg.Trails.SetLogging(r.Context(), s.Principal.AccountID, s.Region, name, on)
 	op := map[bool]string{true: "StartLogging", false: "StopLogging"}[on]
-	c.audit(r, op, map[string]string{"name": name}, nil, err)
+	err := c.change(r, cloudtrailSource, op, trailARN(r, name), map[string]string{"name": name}, func() (any, error) {
+		return nil, c.cfg.Trails.SetLogging(r.Context(), s.Principal.AccountID, s.Region, name, on)
+	})
 	if err != nil {
 		c.trailError(w, r, err)
 		return
 	}
 	verb := map[bool]string{true: "Started", false: "Stopped"}[on]
 	http.Redirect(w, r, Prefix+"trails?done="+urlQueryEscape(fmt.Sprintf("%s logging for trail %s.", verb, name)), http.StatusSeeOther)
+}
+
+// trailARN is the ARN of the trail the console names, in the user's account and region; a name
+// that is an ARN already is kept.
+func trailARN(r *http.Request, name string) string {
+	if strings.HasPrefix(name, "arn:") {
+		return name
+	}
+	return arn(r, "cloudtrail", "trail/"+name)
 }
 
 // trailFormError shows the form again with what was typed and the API's message.

@@ -126,6 +126,7 @@ type Account struct {
 // execer is a *sql.DB or *sql.Tx.
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // CreateAccount adds an account with a 12-digit ID.

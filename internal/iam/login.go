@@ -135,7 +135,14 @@ func (s *Store) setPassword(ctx context.Context, db execer, account, userName, p
 	}
 	principal := account
 	if user != "" {
-		principal = "AIDA" + randomString(17, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+		// A login profile belongs to an existing user, and signs in as that user's principal.
+		err := db.QueryRowContext(ctx, `SELECT user_id FROM iam_users WHERE account_id = ? AND user_name = ?`, account, user).Scan(&principal)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("set console password of user %s in account %s: %w: create the user first (cairn iam create-user)", user, account, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("set console password of user %s in account %s: %w", user, account, err)
+		}
 	}
 	now := s.now().UTC().Format(time.RFC3339)
 	_, err = db.ExecContext(ctx, `INSERT INTO login_profiles (account_id, user_name, principal_id, password_hash, created_at, password_changed_at)

@@ -23,6 +23,14 @@ func TestSignIn(t *testing.T) {
 	if _, err := s.db.Exec(`UPDATE accounts SET alias = 'ops' WHERE id = '111122223333'`); err != nil {
 		t.Fatal(err)
 	}
+	// A password is for a user that exists.
+	if err := s.SetPassword(ctx, "111122223333", "alice", "alice-password"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("password for a user who does not exist: %v", err)
+	}
+	alice, err := s.CreateUser(ctx, "111122223333", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.SetPassword(ctx, "111122223333", "alice", "alice-password"); err != nil {
 		t.Fatal(err)
 	}
@@ -51,9 +59,9 @@ func TestSignIn(t *testing.T) {
 			t.Errorf("%s: attempt %+v", tt.name, a)
 		}
 	}
-	// The user's principal ID is an IAM unique ID; root's is the account.
+	// The user's principal ID is the user's IAM unique ID; root's is the account.
 	a, _ := s.SignIn(ctx, "111122223333", "alice", "alice-password", "")
-	if len(a.PrincipalID) != 21 || a.PrincipalID[:4] != "AIDA" {
+	if a.PrincipalID != alice.ID {
 		t.Errorf("principal ID %q", a.PrincipalID)
 	}
 	if id := a.Identity(true); id.Type != "IAMUser" || id.ARN != "arn:aws:iam::111122223333:user/alice" {

@@ -347,3 +347,35 @@ func ManagedPolicyNames() []string {
 	sort.Strings(names)
 	return names
 }
+
+// AccessDenied is a request the principal's policies refuse. Its message is AWS's wording, so
+// the API, the console and the recorded event say the same thing.
+type AccessDenied struct {
+	Principal        Principal
+	Action, Resource string
+	Decision         Decision
+}
+
+func (e *AccessDenied) Error() string {
+	msg := "User: " + e.Principal.ARN() + " is not authorized to perform: " + e.Action
+	if e.Resource != "*" {
+		msg += " on resource: " + e.Resource // a call on no particular resource names none
+	}
+	if e.Decision == ExplicitDeny {
+		return msg + " with an explicit deny in an identity-based policy"
+	}
+	return msg + " because no identity-based policy allows the " + e.Action + " action"
+}
+
+// Code is the error code the action's service answers a refusal with, and CloudTrail records:
+// the JSON services say AccessDeniedException, the query services have their own.
+func (e *AccessDenied) Code() string {
+	service, _, _ := strings.Cut(e.Action, ":")
+	switch service {
+	case "cloudwatch":
+		return "AccessDenied"
+	case "sns":
+		return "AuthorizationError"
+	}
+	return "AccessDeniedException"
+}
