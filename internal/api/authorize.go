@@ -18,21 +18,37 @@ func (s *Server) authorize(c *call, prefix string) *awsproto.Error {
 		return nil // the root user may do anything; spare reading the resource from the body
 	}
 	action := prefix + ":" + c.op
-	resource := resourceARN(prefix, c.op, c.auth.Region, c.principal.AccountID, c.fields())
-	d, err := s.cfg.Accounts.Authorize(c.r.Context(), c.principal, action, resource)
-	if err != nil {
-		s.cfg.Logger.Error("authorization failed", "request", c.id, "action", action, "err", err)
-		return awsproto.Internal(c.id)
+	// A call on several resources (DeleteAlarms) needs each of them allowed, as on AWS.
+	for _, resource := range resourceARNs(prefix, c.op, c.auth.Region, c.principal.AccountID, c.fields()) {
+		d, err := s.cfg.Accounts.Authorize(c.r.Context(), c.principal, action, resource)
+		if err != nil {
+			s.cfg.Logger.Error("authorization failed", "request", c.id, "action", action, "err", err)
+			return awsproto.Internal(c.id)
+		}
+		if d == iam.Allowed {
+			continue
+		}
+		denied := &iam.AccessDenied{Principal: c.principal, Action: action, Resource: resource, Decision: d}
+		status := http.StatusBadRequest // the JSON services'; the query services answer 403
+		if prefix == "cloudwatch" || prefix == "sns" {
+			status = http.StatusForbidden
+		}
+		return &awsproto.Error{Code: denied.Code(), Message: denied.Error(), Status: status}
 	}
-	if d == iam.Allowed {
-		return nil
+	return nil
+}
+
+// resourceARNs are the ARNs of the resources a call names: the alarms a CloudWatch call lists by
+// name, else the one of resourceARN.
+func resourceARNs(prefix, op, region, account string, f resourceFields) []string {
+	if prefix == "cloudwatch" && len(f.AlarmNames) > 0 {
+		arns := make([]string, len(f.AlarmNames))
+		for i, name := range f.AlarmNames {
+			arns[i] = "arn:aws:cloudwatch:" + region + ":" + account + ":alarm:" + name
+		}
+		return arns
 	}
-	denied := &iam.AccessDenied{Principal: c.principal, Action: action, Resource: resource, Decision: d}
-	status := http.StatusBadRequest // the JSON services'; the query services answer 403
-	if prefix == "cloudwatch" || prefix == "sns" {
-		status = http.StatusForbidden
-	}
-	return &awsproto.Error{Code: denied.Code(), Message: denied.Error(), Status: status}
+	return []string{resourceARN(prefix, op, region, account, f)}
 }
 
 // resourceFields are the parameters that name a call's resource. encoding/json matches member
@@ -40,6 +56,8 @@ func (s *Server) authorize(c *call, prefix string) *awsproto.Error {
 type resourceFields struct {
 	Name, TrailName, EventDataStore, Channel, ResourceID, ChannelARN string
 	LogGroupName, LogStreamName, AlarmName, TopicARN, ResourceARN    string
+	SubscriptionARN                                                  string
+	AlarmNames                                                       []string
 }
 
 // fields reads the resource parameters of the call: c.params where the dispatcher made them
@@ -104,6 +122,8 @@ func resourceARN(prefix, op, region, account string, f resourceFields) string {
 			return f.TopicARN
 		case strings.HasPrefix(f.ResourceARN, "arn:"):
 			return f.ResourceARN
+		case strings.HasPrefix(f.SubscriptionARN, "arn:") && strings.Count(f.SubscriptionARN, ":") == 6:
+			return f.SubscriptionARN[:strings.LastIndex(f.SubscriptionARN, ":")] // its topic's
 		case op == "CreateTopic" && f.Name != "":
 			return arn("sns", f.Name)
 		}

@@ -23,7 +23,7 @@ import (
 	cw "github.com/cairn-dev/cairn/internal/metrics"
 )
 
-func TestResourceARN(t *testing.T) {
+func TestResourceARNs(t *testing.T) {
 	const acct, region = "111122223333", "us-east-1"
 	tests := []struct {
 		prefix, op string
@@ -43,11 +43,14 @@ func TestResourceARN(t *testing.T) {
 		{"cloudwatch", "PutMetricData", resourceFields{}, "*"},
 		{"sns", "CreateTopic", resourceFields{Name: "t"}, "arn:aws:sns:us-east-1:111122223333:t"},
 		{"sns", "Publish", resourceFields{TopicARN: "arn:aws:sns:us-east-1:111122223333:t"}, "arn:aws:sns:us-east-1:111122223333:t"},
+		{"sns", "Unsubscribe", resourceFields{SubscriptionARN: "arn:aws:sns:us-east-1:111122223333:t:4f1c2b9e-7a61-4c3e-9d0b-2a4f5e6c7d8e"}, "arn:aws:sns:us-east-1:111122223333:t"},
+		{"sns", "Unsubscribe", resourceFields{SubscriptionARN: "pending confirmation"}, "*"},
+		{"cloudwatch", "DeleteAlarms", resourceFields{AlarmNames: []string{"a", "b"}}, "arn:aws:cloudwatch:us-east-1:111122223333:alarm:a arn:aws:cloudwatch:us-east-1:111122223333:alarm:b"},
 		{"cloudtrail-data", "PutAuditEvents", resourceFields{ChannelARN: "arn:aws:cloudtrail:us-east-1:111122223333:channel/c"}, "arn:aws:cloudtrail:us-east-1:111122223333:channel/c"},
 	}
 	for _, tt := range tests {
-		if got := resourceARN(tt.prefix, tt.op, region, acct, tt.f); got != tt.want {
-			t.Errorf("resourceARN(%s:%s, %+v) = %s, want %s", tt.prefix, tt.op, tt.f, got, tt.want)
+		if got := strings.Join(resourceARNs(tt.prefix, tt.op, region, acct, tt.f), " "); got != tt.want {
+			t.Errorf("resourceARNs(%s:%s, %+v) = %s, want %s", tt.prefix, tt.op, tt.f, got, tt.want)
 		}
 	}
 }
