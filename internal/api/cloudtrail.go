@@ -10,6 +10,7 @@ import (
 	"github.com/cairn-dev/cairn/internal/api/awsproto"
 	"github.com/cairn-dev/cairn/internal/event"
 	"github.com/cairn-dev/cairn/internal/history"
+	"github.com/cairn-dev/cairn/internal/recorder"
 )
 
 // cloudtrailTarget is the service prefix of CloudTrail's X-Amz-Target.
@@ -24,7 +25,7 @@ func (s *Server) cloudtrail(c *call) {
 		return
 	}
 	c.op = op
-	c.readOnly = isReadOnly(op)
+	c.readOnly = recorder.ReadOnlyOperation(op)
 	c.params = lowerCamelJSON(c.body)
 	handler, ok := s.cloudtrailOps[op]
 	if !ok {
@@ -57,15 +58,6 @@ func (s *Server) cloudtrailOperations() map[string]operation {
 		}
 	}
 	return ops
-}
-
-func isReadOnly(op string) bool {
-	for _, p := range []string{"Get", "Describe", "List", "Lookup"} {
-		if strings.HasPrefix(op, p) {
-			return true
-		}
-	}
-	return false
 }
 
 type lookupEventsInput struct {

@@ -9,9 +9,11 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/klauspost/compress/gzip"
+
 	"github.com/cairn-dev/cairn/internal/api/awsproto"
 	cw "github.com/cairn-dev/cairn/internal/metrics"
-	"github.com/klauspost/compress/gzip"
+	"github.com/cairn-dev/cairn/internal/recorder"
 )
 
 // CloudWatch (signing name monitoring) is served over the three protocols its clients use
@@ -115,7 +117,7 @@ func (s *Server) cloudwatch(c *call) {
 		op = q.Action
 	}
 	c.op = op
-	c.readOnly = isReadOnly(op)
+	c.readOnly = recorder.ReadOnlyOperation(op)
 	o, ok := s.cloudwatchOps[op]
 	if c.r.Method != http.MethodPost || !ok {
 		s.cwFail(c, proto, awsproto.Errorf("UnknownOperationException", "Operation %s is not supported by this cairn server.", op))

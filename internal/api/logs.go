@@ -8,6 +8,7 @@ import (
 
 	"github.com/cairn-dev/cairn/internal/api/awsproto"
 	"github.com/cairn-dev/cairn/internal/logs"
+	"github.com/cairn-dev/cairn/internal/recorder"
 )
 
 // logsTarget is the service prefix of CloudWatch Logs' X-Amz-Target (awsJson1_1).
@@ -22,7 +23,7 @@ func (s *Server) logs(c *call) {
 		return
 	}
 	c.op = op
-	c.readOnly = isReadOnly(op) || op == "FilterLogEvents" || op == "TestMetricFilter"
+	c.readOnly = recorder.ReadOnlyOperation(op) || op == "FilterLogEvents" || op == "TestMetricFilter"
 	switch op {
 	case "PutLogEvents", "GetLogEvents", "FilterLogEvents":
 		// Data events, as CloudTrail records them. The handler records the group and stream

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cairn-dev/cairn/internal/api/awsproto"
 	"github.com/cairn-dev/cairn/internal/notify"
+	"github.com/cairn-dev/cairn/internal/recorder"
 )
 
 const snsXMLNS = "http://sns.amazonaws.com/doc/2010-03-31/"
@@ -61,7 +62,7 @@ func (s *Server) sns(c *call) {
 		return
 	}
 	c.op = q.Action
-	c.readOnly = isReadOnly(q.Action)
+	c.readOnly = recorder.ReadOnlyOperation(q.Action)
 	c.data = q.Action == "Publish"
 	c.params = snsParams(q)
 	op, ok := s.snsOps[q.Action]

@@ -76,16 +76,17 @@ func arn(r *http.Request, service, resource string) string {
 	return "arn:aws:" + service + ":" + s.Region + ":" + s.Principal.AccountID + ":" + resource
 }
 
-// record records a change made in the console as the API call of source it stands for, as
-// CloudTrail records console actions, so the trail of changes is the same whichever way they
-// were made. The error code is the exception the API would have answered with.
+// record records a call made in the console (a change, or a page refused) as the API call of
+// source it stands for, as CloudTrail records console actions, so the trail is the same
+// whichever way a call was made. The error code is the exception the API would have answered with.
 func (c *Console) record(r *http.Request, source, name string, params, response any, err error) {
 	if c.cfg.Auditor == nil {
 		return
 	}
 	s := sessionFrom(r)
 	call := recorder.Call{Time: c.cfg.Now(), Identity: s.Principal.Identity(), Account: s.Principal.AccountID, Region: s.Region,
-		Source: source, Name: name, ReadOnly: source == cloudtrailSource && name == "StartQuery", // a query changes nothing, as the API records it
+		// A query changes nothing, as the API records it.
+		Source: source, Name: name, ReadOnly: recorder.ReadOnlyOperation(name) || (source == cloudtrailSource && name == "StartQuery"),
 		SourceIP: clientIP(r), UserAgent: r.UserAgent()}
 	call.RequestParameters, _ = json.Marshal(params)
 	switch {

@@ -68,7 +68,8 @@ func TestConsoleAppliesPolicies(t *testing.T) {
 	if denied != 2 {
 		t.Errorf("%d refused logs calls recorded, want 2 (DescribeMetricFilters, CreateLogGroup)", denied)
 	}
-	if sns := m.audited(snsSource, 1); len(sns) != 1 || sns[0].EventName != "ListTopics" || sns[0].ErrorCode != "AuthorizationError" {
+	if sns := m.audited(snsSource, 1); len(sns) != 1 || sns[0].EventName != "ListTopics" || sns[0].ErrorCode != "AuthorizationError" ||
+		sns[0].ReadOnly == nil || !*sns[0].ReadOnly {
 		t.Errorf("refused ListTopics recorded as %+v", sns)
 	}
 

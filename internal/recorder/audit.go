@@ -3,6 +3,7 @@ package recorder
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -28,6 +29,17 @@ type Call struct {
 	ErrorMessage      string
 	RequestID         string
 	TLS               *event.TLSDetails
+}
+
+// ReadOnlyOperation reports whether CloudTrail records a call of the operation op as readOnly:
+// the operations that only read (Get…, Describe…, List…, Lookup…).
+func ReadOnlyOperation(op string) bool {
+	for _, p := range []string{"Get", "Describe", "List", "Lookup"} {
+		if strings.HasPrefix(op, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // auditRecord has CloudTrail's field order; nil pointers and empty optional strings are
