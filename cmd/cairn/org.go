@@ -11,8 +11,9 @@ import (
 	"github.com/cairn-dev/cairn/internal/meta"
 )
 
-// runOrg manages cairn's organisations in the data directory (cairn does not serve the AWS
-// Organizations API): create one for a management account, add member accounts.
+// runOrg manages cairn's organisations in the data directory: create one for a management
+// account, add member accounts. (cairn serves the read side of the AWS Organizations API:
+// DescribeOrganization, ListAccounts, DescribeAccount.)
 func runOrg(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	usage := "Usage:\n  cairn org create --management ACCOUNT [--data DIR]\n  cairn org add-account --account ACCOUNT --organization o-… [--data DIR]\n  cairn org describe --account ACCOUNT [--data DIR]"
 	if len(args) == 0 {

@@ -264,7 +264,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, stdout io.Wri
 	logStore := logs.NewStore(metaDB, logs.Options{Logger: log, Sink: metricStore})
 	srv := api.New(api.Config{Accounts: accounts, Recorder: rec, Auditor: auditor, History: hist, Lake: lk, Operator: operator, Logger: log, Registry: reg,
 		Trails: tr.store, Delivery: tr.delivery, Objects: tr.objects, Keys: tr.keys, CreateBuckets: cfg.createBuckets,
-		Metrics: metricStore, Notify: sns, Logs: logStore})
+		Metrics: metricStore, Notify: sns, Logs: logStore, Organizations: accounts})
 	con, err := console.New(console.Config{Accounts: accounts, Recorder: rec, Auditor: auditor, History: hist, Operator: operator,
 		Region: cfg.region, Regions: uniq(cfg.region, "us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1"), Logger: log,
 		Trails:    &trail.Manager{Store: tr.store, Delivery: tr.delivery, Objects: tr.objects, CreateBuckets: cfg.createBuckets, LogGroups: logStore, Logger: log},

@@ -135,8 +135,8 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
-// organizationID finds the o-… folder of an organisation trail's files. (aws-cli asks AWS
-// Organizations, which cairn does not serve; the key layout holds the same ID.)
+// organizationID finds the o-… folder of an organisation trail's files. (aws-cli asks
+// DescribeOrganization; the key layout holds the same ID, and works offline with --data.)
 func organizationID(ctx context.Context, s objstore.Store, bucket, prefix string) (string, error) {
 	base := "AWSLogs/"
 	if prefix != "" {

@@ -67,6 +67,8 @@ type Config struct {
 	Metrics *cw.Store
 	// SNS (issue 7): topics, subscriptions, delivery.
 	Notify *notify.Service
+	// The read side of AWS Organizations; nil: not served.
+	Organizations Organizations
 }
 
 // Server handles HTTP requests.
@@ -219,6 +221,8 @@ func (s *Server) aws(w http.ResponseWriter, r *http.Request) {
 		s.cloudwatch(c) // awsQuery, JSON 1.0, and RPC v2 CBOR at /service/…/operation/<Op>
 	case auth.Service == "sns":
 		s.sns(c)
+	case auth.Service == "organizations" && s.cfg.Organizations != nil:
+		s.organizations(c)
 	default:
 		c.fail(awsproto.Errorf("UnknownOperationException", "cairn does not serve the service %q signed for in this request.", auth.Service), jsonError)
 	}

@@ -87,3 +87,31 @@ func (s *Store) OrganizationOf(ctx context.Context, account string) (Organizatio
 	}
 	return o, rows.Err()
 }
+
+// Member is an account of an organisation.
+type Member struct {
+	AccountID string
+	Alias     string // the account's alias, "" if it has none
+	Joined    time.Time
+}
+
+// Members lists the accounts of the organisation orgID, by account ID.
+func (s *Store) Members(ctx context.Context, orgID string) ([]Member, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT m.account_id, COALESCE(a.alias, ''), m.joined_at FROM organization_accounts m
+		JOIN accounts a ON a.id = m.account_id WHERE m.organization_id = ? ORDER BY m.account_id`, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("members of organisation %s: %w", orgID, err)
+	}
+	defer rows.Close()
+	var out []Member
+	for rows.Next() {
+		var m Member
+		var joined string
+		if err := rows.Scan(&m.AccountID, &m.Alias, &joined); err != nil {
+			return nil, fmt.Errorf("members of organisation %s: %w", orgID, err)
+		}
+		m.Joined, _ = time.Parse(time.RFC3339, joined)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}

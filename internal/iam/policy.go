@@ -316,7 +316,8 @@ var managedPolicies = map[string]string{
 		"cloudtrail:Describe*","cloudtrail:Get*","cloudtrail:List*","cloudtrail:LookupEvents",
 		"logs:Describe*","logs:Get*","logs:List*","logs:FilterLogEvents","logs:TestMetricFilter",
 		"cloudwatch:Describe*","cloudwatch:Get*","cloudwatch:List*",
-		"sns:Get*","sns:List*"]}]}`,
+		"sns:Get*","sns:List*",
+		"organizations:Describe*","organizations:List*"]}]}`,
 	"AWSCloudTrail_ReadOnlyAccess": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Resource":"*","Action":[
 		"cloudtrail:Describe*","cloudtrail:Get*","cloudtrail:List*","cloudtrail:LookupEvents"]}]}`,
 }

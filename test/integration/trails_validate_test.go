@@ -3,10 +3,12 @@ package integration
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -304,5 +306,136 @@ func TestValidateLogsTamperingAWSCLIAndCairn(t *testing.T) {
 	if restarted.code != 0 || !strings.Contains(restarted.stdout, wantSummary) || len(digests2) <= len(digests) ||
 		!strings.HasPrefix(restarted.stderr, "No log files were delivered by CloudTrail between ") {
 		t.Errorf("after stop and start: exit %d, want every file valid (%q) and the gap reported\n%s%s", restarted.code, wantSummary, restarted.stdout, restarted.stderr)
+	}
+}
+
+// An organisation trail delivers each account's files under AWSLogs/<o-id>/<account>/, and the
+// real aws CLI validates one member's files: it asks cairn's Organizations API for the
+// organisation's ID (AWS_ENDPOINT_URL_ORGANIZATIONS), as it asks AWS's. cairn validate agrees.
+func TestValidateOrganizationTrailAWSCLI(t *testing.T) {
+	srv := cairntest.StartS3(t)
+	c := cairntest.New(t, "--object-store", "s3", "--delivery-interval", "1s", "--digest-interval", "2s")
+	c.ExtraEnv = srv.Env()
+	c.Restart()
+	cairnCLI := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(cairntest.Binary(t), append(args, "--data", c.Data)...)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("cairn %s: %v\n%s", strings.Join(args, " "), err, stderrOf(err))
+		}
+		return strings.TrimSpace(string(out))
+	}
+	const member = "444455556666"
+	orgID := cairnCLI("org", "create", "--management", cairntest.AccountID)
+	cairnCLI("org", "add-account", "--organization", orgID, "--account", member)
+
+	ctx := context.Background()
+	client := cloudtrail.NewFromConfig(c.AWSConfig())
+	const bucket = "org-trail"
+	out, err := client.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String("org"), S3BucketName: aws.String(bucket),
+		EnableLogFileValidation: aws.Bool(true), IsOrganizationTrail: aws.Bool(true), IsMultiRegionTrail: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+	if _, err := client.StartLogging(ctx, &cloudtrail.StartLoggingInput{Name: out.TrailARN}); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 3 {
+		var recs [][]byte
+		for i := range 20 {
+			for _, account := range []string{cairntest.AccountID, member} {
+				recs = append(recs, record(fmt.Sprintf("org%d-%s-%03d", round, account, i), "RunInstances", account, cairntest.Region, time.Now(), ""))
+			}
+		}
+		if _, err := ingestClient(c).Send(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2500 * time.Millisecond)
+	}
+	if _, err := client.StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: out.TrailARN}); err != nil {
+		t.Fatal(err)
+	}
+	end := time.Now().UTC().Add(time.Minute).Truncate(time.Second)
+
+	// The member's files, under the organisation's folder.
+	objects, err := s3.New(s3.Config{Endpoint: srv.Endpoint, Region: "us-east-1", AccessKeyID: cairntest.S3AccessKey, SecretAccessKey: cairntest.S3SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var digests, logs int
+	err = objects.List(ctx, bucket, "AWSLogs/"+orgID+"/"+member+"/", "", func(o objstore.Object) bool {
+		if info, err := logfile.ParseKey(o.Key); err == nil {
+			switch info.Kind {
+			case logfile.Digest:
+				digests++
+			case logfile.Log:
+				logs++
+			}
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if digests < 2 || logs < 2 {
+		t.Fatalf("the member's folder holds %d digests and %d log files; want at least 2 of each", digests, logs)
+	}
+
+	args := []string{"--trail-arn", aws.ToString(out.TrailARN), "--account-id", member,
+		"--start-time", start.Format(time.RFC3339), "--end-time", end.Format(time.RFC3339)}
+	awsCmd := exec.Command(cairntest.Tool(t, "aws"), append([]string{"cloudtrail", "validate-logs", "--endpoint-url", c.Endpoint}, args...)...)
+	awsCmd.Env = append(c.Env(), "AWS_ENDPOINT_URL_S3="+srv.Endpoint, "AWS_ENDPOINT_URL_ORGANIZATIONS="+c.Endpoint)
+	theirs := run(t, awsCmd)
+	mineCmd := exec.Command(cairntest.Binary(t), append([]string{"validate", "--object-store", "s3"}, args...)...)
+	mineCmd.Env = append(c.Env(), srv.Env()...)
+	mine := run(t, mineCmd)
+	want := fmt.Sprintf("%d/%d digest files valid\n%d/%d log files valid\n", digests, digests, logs, logs)
+	if theirs.code != 0 || theirs.stderr != "" || !strings.Contains(theirs.stdout, want) {
+		t.Errorf("aws cloudtrail validate-logs --account-id %s: exit %d, want every file valid (%q)\n%s%s", member, theirs.code, want, theirs.stdout, theirs.stderr)
+	}
+	if mine != theirs {
+		t.Errorf("cairn validate and aws cloudtrail validate-logs differ:\n--- aws (exit %d)\n%s%s\n--- cairn (exit %d)\n%s%s",
+			theirs.code, theirs.stdout, theirs.stderr, mine.code, mine.stdout, mine.stderr)
+	}
+
+	// The Organizations API through the aws CLI: the organisation, and its accounts one per page.
+	orgs := func(args ...string) []byte {
+		t.Helper()
+		cmd := exec.Command(cairntest.Tool(t, "aws"), append(append([]string{"organizations"}, args...), "--endpoint-url", c.Endpoint, "--output", "json")...)
+		cmd.Env = c.Env()
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("aws organizations %s: %v\n%s", strings.Join(args, " "), err, stderrOf(err))
+		}
+		return out
+	}
+	var described struct {
+		Organization struct{ Id, Arn, FeatureSet, MasterAccountId, MasterAccountArn string }
+	}
+	if err := json.Unmarshal(orgs("describe-organization"), &described); err != nil {
+		t.Fatal(err)
+	}
+	if o := described.Organization; o.Id != orgID || o.MasterAccountId != cairntest.AccountID || o.FeatureSet != "ALL" ||
+		o.Arn != "arn:aws:organizations::"+cairntest.AccountID+":organization/"+orgID ||
+		o.MasterAccountArn != "arn:aws:organizations::"+cairntest.AccountID+":account/"+orgID+"/"+cairntest.AccountID {
+		t.Errorf("describe-organization: %+v", o)
+	}
+	var listed struct {
+		Accounts []struct{ Id, Arn, Status, State string }
+	}
+	if err := json.Unmarshal(orgs("list-accounts", "--page-size", "1"), &listed); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, a := range listed.Accounts {
+		ids = append(ids, a.Id)
+		if a.State != "ACTIVE" || a.Arn != "arn:aws:organizations::"+cairntest.AccountID+":account/"+orgID+"/"+a.Id {
+			t.Errorf("list-accounts: %+v", a)
+		}
+	}
+	if want := []string{cairntest.AccountID, member}; !slices.Equal(ids, want) { // by account ID
+		t.Errorf("list-accounts one per page: %v, want %v", ids, want)
 	}
 }
