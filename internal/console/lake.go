@@ -387,11 +387,13 @@ type storeFormData struct {
 	Store                                   storeView
 	Name, Retention, Selectors              string
 	Protection, MultiRegion, StartIngestion bool
+	Organization                            bool
+	KMSKey                                  string
 }
 
 func storeFormOf(st *lake.Store) storeFormData {
 	return storeFormData{Store: storeView{st}, Name: st.Name, Retention: strconv.Itoa(st.RetentionDays), Selectors: selectorsJSON(st.Selectors),
-		Protection: st.TerminationProtection, MultiRegion: st.MultiRegion}
+		Protection: st.TerminationProtection, MultiRegion: st.MultiRegion, Organization: st.Organization, KMSKey: st.KmsKeyID}
 }
 
 func selectorsJSON(sels []lake.Selector) string {
@@ -419,7 +421,8 @@ func (c *Console) storeForm(w http.ResponseWriter, r *http.Request) {
 func parseStoreForm(r *http.Request) (storeFormData, int, []lake.Selector, string) {
 	f := storeFormData{Name: strings.TrimSpace(r.PostFormValue("name")), Retention: strings.TrimSpace(r.PostFormValue("retention")),
 		Selectors: strings.TrimSpace(r.PostFormValue("selectors")), Protection: r.PostFormValue("protection") == "on",
-		MultiRegion: r.PostFormValue("multiregion") == "on", StartIngestion: r.PostFormValue("ingestion") == "on"}
+		MultiRegion: r.PostFormValue("multiregion") == "on", StartIngestion: r.PostFormValue("ingestion") == "on",
+		Organization: r.PostFormValue("organization") == "on", KMSKey: strings.TrimSpace(r.PostFormValue("kms"))}
 	days, err := strconv.Atoi(f.Retention)
 	if err != nil {
 		return f, 0, nil, fmt.Sprintf("Retention period %q is not a whole number of days.", f.Retention)
@@ -440,10 +443,13 @@ func (c *Console) createStore(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusBadRequest, "lake_store", "Create event data store", page{Error: problem, Data: f})
 		return
 	}
-	in := lake.CreateInput{Name: f.Name, Selectors: sels, MultiRegion: &f.MultiRegion, RetentionDays: &days,
-		TerminationProtection: &f.Protection, StartIngestion: &f.StartIngestion}
-	params := map[string]any{"name": f.Name, "multiRegionEnabled": f.MultiRegion, "retentionPeriod": days,
+	in := lake.CreateInput{Name: f.Name, Selectors: sels, MultiRegion: &f.MultiRegion, Organization: &f.Organization, RetentionDays: &days,
+		TerminationProtection: &f.Protection, StartIngestion: &f.StartIngestion, KmsKeyID: f.KMSKey}
+	params := map[string]any{"name": f.Name, "multiRegionEnabled": f.MultiRegion, "organizationEnabled": f.Organization, "retentionPeriod": days,
 		"terminationProtectionEnabled": f.Protection, "startIngestion": f.StartIngestion}
+	if f.KMSKey != "" {
+		params["kmsKeyId"] = f.KMSKey
+	}
 	if sels != nil {
 		params["advancedEventSelectors"] = sels
 	}
@@ -486,6 +492,9 @@ func (c *Console) updateStore(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.MultiRegion != cur.MultiRegion {
 		in.MultiRegion, params["multiRegionEnabled"] = &f.MultiRegion, f.MultiRegion
+	}
+	if f.Organization != cur.Organization {
+		in.Organization, params["organizationEnabled"] = &f.Organization, f.Organization
 	}
 	if sels != nil && selectorsJSON(sels) != selectorsJSON(cur.Selectors) {
 		in.Selectors, params["advancedEventSelectors"] = sels, sels

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -23,7 +25,11 @@ import (
 func withLake(f *fixture, cfg *Config) {
 	t := f.t
 	ctx, cancel := context.WithCancel(context.Background())
-	l, err := lake.Open(ctx, lake.Config{Meta: f.db, Journal: f.j, MemoryLimit: "256MB", Threads: 1,
+	keys, err := lake.OpenKeyring(filepath.Join(t.TempDir(), "lake-keys"), bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := lake.Open(ctx, lake.Config{Meta: f.db, Journal: f.j, Keys: keys, MemoryLimit: "256MB", Threads: 1,
 		Options: lake.Options{FlushInterval: 10 * time.Millisecond, QueryWorkers: 1}})
 	if err != nil {
 		t.Fatal(err)
@@ -317,6 +323,33 @@ func TestLakeStorePages(t *testing.T) {
 	}
 	if r := f.records("UpdateEventDataStore")[0]; string(r.RequestParameters) != fmt.Sprintf(`{"eventDataStore":%q,"name":"audit-2","retentionPeriod":90,"terminationProtectionEnabled":false}`, st.ARN()) {
 		t.Errorf("UpdateEventDataStore records only what changed: %s", r.RequestParameters)
+	}
+}
+
+// The form sets what CreateEventDataStore takes beyond the basics: an organisation store, and a
+// KMS key, which only a new store can be given.
+func TestLakeStoreOrganizationAndKey(t *testing.T) {
+	f, cl := lakeClient(t)
+	caller := lake.Caller{Account: testAccount, Region: "us-east-1", Operator: true}
+	sealed := cl.createStore("sealed", url.Values{"organization": {"on"}, "kms": {"alias/audit"}})
+	if st, err := f.c.cfg.Lake.GetStore(caller, sealed); err != nil || !st.Organization || st.KmsKeyID != "alias/audit" {
+		t.Fatalf("created store %+v %v", st, err)
+	}
+	if b := cl.do("GET", "/console/lake/stores/"+sealed, nil).Body.String(); strings.Contains(b, `id="kms"`) || !strings.Contains(b, "alias/audit") {
+		t.Errorf("a store's page offers a key field or hides its key\n%s", b)
+	}
+
+	plain := cl.createStore("plain", nil)
+	page := "/console/lake/stores/" + plain
+	form := url.Values{"name": {"plain"}, "retention": {"3653"}, "multiregion": {"on"}, "selectors": {ec2Only}, "organization": {"on"}}
+	wantRedirect(t, cl.post(page, page, form), "/console/lake/stores?done=")
+	if st, _ := f.c.cfg.Lake.GetStore(caller, plain); !st.Organization || st.KmsKeyID != "" {
+		t.Errorf("store after making it an organisation store: %+v", st)
+	}
+	cairnWait(t, "the update recorded", func() bool { return len(f.records("UpdateEventDataStore")) == 1 })
+	want := `{"eventDataStore":"arn:aws:cloudtrail:us-east-1:` + testAccount + `:eventdatastore/` + plain + `","organizationEnabled":true}`
+	if got := string(f.records("UpdateEventDataStore")[0].RequestParameters); got != want {
+		t.Errorf("UpdateEventDataStore recorded %s, want %s", got, want)
 	}
 }
 
