@@ -88,16 +88,6 @@ func (s *Server) callerOrganization(c *call) (iam.Organization, bool) {
 	return o, true
 }
 
-// managedOrganization is the caller's organisation when the caller is its management account:
-// only that account may list and describe the organisation's accounts.
-func (s *Server) managedOrganization(c *call) (iam.Organization, bool) {
-	o, ok := s.callerOrganization(c)
-	if ok && o.ManagementAccount != c.principal.AccountID {
-		c.fail(awsproto.Errorf("AccessDeniedException", "You don't have permissions to access this resource."), jsonError)
-		return o, false
-	}
-	return o, ok
-}
 
 func (s *Server) describeOrganization(c *call) {
 	o, ok := s.callerOrganization(c)
@@ -108,7 +98,17 @@ func (s *Server) describeOrganization(c *call) {
 		MasterAccountArn: orgAccountARN(o, o.ManagementAccount), MasterAccountId: o.ManagementAccount, AvailablePolicyTypes: []struct{}{}}})
 }
 
-func (s *Server) members(c *call, o iam.Organization) ([]accountShape, bool) {
+// managedAccounts are the accounts of the caller's organisation, by account ID, when the caller
+// is its management account: only that account may list and describe them.
+func (s *Server) managedAccounts(c *call) ([]accountShape, bool) {
+	o, ok := s.callerOrganization(c)
+	if !ok {
+		return nil, false
+	}
+	if o.ManagementAccount != c.principal.AccountID {
+		c.fail(awsproto.Errorf("AccessDeniedException", "You don't have permissions to access this resource."), jsonError)
+		return nil, false
+	}
 	ms, err := s.cfg.Organizations.Members(c.r.Context(), o.ID)
 	if err != nil {
 		s.cfg.Logger.Error("read organisation members", "request", c.id, "err", err)
@@ -132,11 +132,7 @@ func (s *Server) describeAccount(c *call) {
 		c.fail(awsproto.Errorf("InvalidInputException", "You provided a value that does not match the required pattern: AccountId %q is not 12 digits.", in.AccountId), jsonError)
 		return
 	}
-	o, ok := s.managedOrganization(c)
-	if !ok {
-		return
-	}
-	accounts, ok := s.members(c, o)
+	accounts, ok := s.managedAccounts(c)
 	if !ok {
 		return
 	}
@@ -175,11 +171,7 @@ func (s *Server) listAccounts(c *call) {
 		}
 		after = string(b)
 	}
-	o, ok := s.managedOrganization(c)
-	if !ok {
-		return
-	}
-	accounts, ok := s.members(c, o)
+	accounts, ok := s.managedAccounts(c)
 	if !ok {
 		return
 	}
