@@ -16,15 +16,25 @@ import (
 // cloudtrailTarget is the service prefix of CloudTrail's X-Amz-Target.
 const cloudtrailTarget = "CloudTrail_20131101"
 
-// cloudtrail dispatches a CloudTrail (awsJson1_1) call.
-func (s *Server) cloudtrail(c *call) {
+// jsonOperation reads the operation of an awsJson call, a POST whose X-Amz-Target is
+// <target>.<Operation>, into c.op; otherwise it answers UnknownOperationException and is false.
+func (c *call) jsonOperation(target string) bool {
 	prefix, op, ok := awsproto.Target(c.r.Header.Get("X-Amz-Target"))
-	if c.r.Method != http.MethodPost || !ok || prefix != cloudtrailTarget {
+	if c.r.Method != http.MethodPost || !ok || prefix != target {
 		c.op = "Unknown"
-		c.fail(awsproto.Errorf("UnknownOperationException", "Expected POST with X-Amz-Target %s.<Operation>, got %s %q.", cloudtrailTarget, c.r.Method, c.r.Header.Get("X-Amz-Target")), jsonError)
-		return
+		c.fail(awsproto.Errorf("UnknownOperationException", "Expected POST with X-Amz-Target %s.<Operation>, got %s %q.", target, c.r.Method, c.r.Header.Get("X-Amz-Target")), jsonError)
+		return false
 	}
 	c.op = op
+	return true
+}
+
+// cloudtrail dispatches a CloudTrail (awsJson1_1) call.
+func (s *Server) cloudtrail(c *call) {
+	if !c.jsonOperation(cloudtrailTarget) {
+		return
+	}
+	op := c.op
 	c.readOnly = recorder.ReadOnlyOperation(op)
 	c.params = lowerCamelJSON(c.body)
 	handler, ok := s.cloudtrailOps[op]

@@ -16,13 +16,10 @@ const logsTarget = "Logs_20140328"
 
 // logs dispatches a CloudWatch Logs call.
 func (s *Server) logs(c *call) {
-	prefix, op, ok := awsproto.Target(c.r.Header.Get("X-Amz-Target"))
-	if c.r.Method != http.MethodPost || !ok || prefix != logsTarget {
-		c.op = "Unknown"
-		c.fail(awsproto.Errorf("UnknownOperationException", "Expected POST with X-Amz-Target %s.<Operation>, got %s %q.", logsTarget, c.r.Method, c.r.Header.Get("X-Amz-Target")), jsonError)
+	if !c.jsonOperation(logsTarget) {
 		return
 	}
-	c.op = op
+	op := c.op
 	c.readOnly = recorder.ReadOnlyOperation(op) || op == "FilterLogEvents" || op == "TestMetricFilter"
 	switch op {
 	case "PutLogEvents", "GetLogEvents", "FilterLogEvents":

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"net/http"
 	"regexp"
 	"slices"
 
@@ -26,13 +25,10 @@ type Organizations interface {
 // enough for clients that ask which organisation they are in, as aws cloudtrail validate-logs
 // does for an organisation trail. Organisations are changed with cairn org.
 func (s *Server) organizations(c *call) {
-	prefix, op, ok := awsproto.Target(c.r.Header.Get("X-Amz-Target"))
-	if c.r.Method != http.MethodPost || !ok || prefix != organizationsTarget {
-		c.op = "Unknown"
-		c.fail(awsproto.Errorf("UnknownOperationException", "Expected POST with X-Amz-Target %s.<Operation>, got %s %q.", organizationsTarget, c.r.Method, c.r.Header.Get("X-Amz-Target")), jsonError)
+	if !c.jsonOperation(organizationsTarget) {
 		return
 	}
-	c.op = op
+	op := c.op
 	c.readOnly = recorder.ReadOnlyOperation(op)
 	c.params = lowerCamelJSON(c.body)
 	handler, ok := map[string]operation{
