@@ -382,10 +382,9 @@ func openKeyring(data string) (*lake.Keyring, error) {
 }
 
 // tuneGC halves garbage collection work under sustained ingest (GOGC 200), while a soft memory
-// limit keeps the heap to 400 MiB, so that with the two DuckDB databases (256 MB each by
-// default) the process stays within the 1 GiB budget. Live heap is ~200 MB while the Lake
-// catches up; GOGC 200 alone would let the heap grow to three times that. GOGC and GOMEMLIMIT
-// in the environment win.
+// limit keeps the heap to 400 MiB, leaving room for the two DuckDB databases (256 MB each by
+// default) within the 1 GiB budget. Live heap is ~200 MB while the Lake catches up; GOGC 200
+// alone would let the heap grow to three times that. GOGC and GOMEMLIMIT in the environment win.
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(200)
