@@ -84,7 +84,6 @@ func (s *Server) callerOrganization(c *call) (iam.Organization, bool) {
 	return o, true
 }
 
-
 func (s *Server) describeOrganization(c *call) {
 	o, ok := s.callerOrganization(c)
 	if !ok {
